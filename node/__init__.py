@@ -1,0 +1,1 @@
+"""AssetL2 node: node package."""
