@@ -1,0 +1,129 @@
+"""The ``assetl2`` command (DESIGN §9).
+
+Every failure an operator can cause (bad config, missing or unsafe key, port in use, data
+directory of another chain) prints one line ``assetl2: error: <cause>`` and exits non-zero;
+tracebacks are for bugs only.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from node import config as config_mod
+from node import keys as keys_mod
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+
+class CliError(Exception):
+    """An operator-facing failure: printed as one line, exit code 1."""
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    import uvloop
+
+    from node import app, logs
+
+    try:
+        cfg = config_mod.load(args.config)
+    except config_mod.ConfigError as exc:
+        raise CliError(f"config {exc}") from None
+    key_path = cfg.key_path
+    new_key = args.init and not key_path.exists()
+    try:
+        # A new key is written only once the node has bound its ports (nothing half-written).
+        key = keys_mod.NodeKey.generate() if new_key else keys_mod.load(key_path)
+    except keys_mod.KeyFileError as exc:
+        raise CliError(f"node.key_file {exc}") from None
+    logs.setup(cfg.node.log_level, cfg.node.log_format)
+    try:
+        uvloop.run(app.serve(cfg, key, write_key=new_key))
+    except app.StartupError as exc:
+        raise CliError(str(exc)) from None
+    return EXIT_OK
+
+
+def _cmd_keys_new(args: argparse.Namespace) -> int:
+    key = keys_mod.NodeKey.generate()
+    try:
+        keys_mod.write(Path(args.out), key, overwrite=args.force)
+    except keys_mod.KeyFileError as exc:
+        raise CliError(str(exc)) from None
+    except OSError as exc:
+        raise CliError(f"{args.out}: cannot write ({exc.strerror})") from None
+    print(key.address)
+    return EXIT_OK
+
+
+def _cmd_keys_show(args: argparse.Namespace) -> int:
+    try:
+        key = keys_mod.load(Path(args.file), require_private=False)
+    except keys_mod.KeyFileError as exc:
+        raise CliError(str(exc)) from None
+    if args.json:
+        print(json.dumps({"address": key.address, "public_hex": key.public.hex()}))
+    else:
+        print(key.address)
+    return EXIT_OK
+
+
+def _cmd_check_config(args: argparse.Namespace) -> int:
+    try:
+        cfg = config_mod.load(args.config)
+    except config_mod.ConfigError as exc:
+        raise CliError(f"config {exc}") from None
+    print(f"{args.config}: ok (chain {cfg.node.chain_id}, roles {','.join(cfg.node.roles)})")
+    return EXIT_OK
+
+
+def _cmd_config_reference(_args: argparse.Namespace) -> int:
+    print(config_mod.reference_markdown())
+    return EXIT_OK
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="assetl2", description="AssetL2 rollup node")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run a node from a config file")
+    run.add_argument("--config", required=True, help="node TOML config (see deploy/node.example.toml)")
+    run.add_argument("--init", action="store_true", help="create the node key if it does not exist yet")
+    run.set_defaults(func=_cmd_run)
+
+    check = sub.add_parser("check-config", help="validate a config file and exit")
+    check.add_argument("--config", required=True)
+    check.set_defaults(func=_cmd_check_config)
+
+    ref = sub.add_parser("config-reference", help="print the config reference (Markdown)")
+    ref.set_defaults(func=_cmd_config_reference)
+
+    keys = sub.add_parser("keys", help="manage ed25519 keypairs (Solana JSON format)")
+    ksub = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
+    new = ksub.add_parser("new", help="generate a keypair file with mode 0600")
+    new.add_argument("--out", required=True, help="where to write the keypair")
+    new.add_argument("--force", action="store_true", help="overwrite an existing file")
+    new.set_defaults(func=_cmd_keys_new)
+    show = ksub.add_parser("show", help="print a keypair's public address")
+    show.add_argument("file")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(func=_cmd_keys_show)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except CliError as exc:
+        print(f"assetl2: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())
