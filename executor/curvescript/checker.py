@@ -433,7 +433,7 @@ class _Checker:
         if router is not None:
             rb, sb = router.v("RESERVATION_BATCH", "ms"), b.v("RESERVATION_BATCH", "ms")
             self.rule(abs(rb - sb) <= S.BATCH_TOLERANCE_MS, E.BATCH_MISMATCH, b.one("RESERVATION_BATCH").at("ms"),
-                      f"{lab} RESERVATION_BATCH", f"{sb} ms within ±{S.BATCH_TOLERANCE_MS} ms of router {rb} ms",
+                      f"{lab} RESERVATION_BATCH", f"{sb} ms within +/-{S.BATCH_TOLERANCE_MS} ms of router {rb} ms",
                       f"RESERVATION_BATCH ms={sb} differs from the router's {rb} ms by more than "
                       f"{S.BATCH_TOLERANCE_MS} ms; use {rb - S.BATCH_TOLERANCE_MS}..{rb + S.BATCH_TOLERANCE_MS}")
             rc = router.one("FEE_CAP").values
@@ -487,8 +487,6 @@ class _Checker:
                         self.err(st.pos, E.AMM_SHAPE, f"{kw} is for order-book slabs; remove it from this amm slab")
             if b.one("AMM") is None:
                 self.err(b.pos, E.MISSING_STATEMENT, f"{lab} is KIND amm and needs an AMM statement (initial reserves)")
-            self.rule(pv["orders"] == 0, E.AMM_SHAPE, pools.at("orders"), f"{lab} POOLS.orders", "0 for amm",
-                      f"an amm slab keeps no orders; set POOLS orders=0 (is {pv['orders']})")
             self.rule(mk == 0, E.AMM_SHAPE, fee.at("maker_bps"), f"{lab} FEE.maker_bps", "0 for amm",
                       "an amm slab has no makers; set FEE maker_bps=0 (taker_bps is the swap fee)")
             for arg in ("freeze_ms", "top_k"):
@@ -506,8 +504,6 @@ class _Checker:
                     classes[c] = mc
             for st in b.all("AMM"):
                 self.err(st.pos, E.AMM_SHAPE, 'AMM is only valid in a slab declared KIND amm')
-            self.rule(pv["orders"] >= 1, E.POOL_SHAPE, pools.at("orders"), f"{lab} POOLS.orders", ">= 1 for a book",
-                      "an order-book slab needs POOLS orders ≥ 1")
 
     # -- pass 3: memory --------------------------------------------------------------
     def check_arena(self, slabs: list[_Blk]) -> tuple[str, int, list[tuple[str, int]]]:
@@ -531,7 +527,11 @@ class _Checker:
             pools = b.one("POOLS")
             kwargs = {k: pools.values[k] for k in ("instruments", "accounts", "orders", "positions",
                                                    "reservations", "slices", "trades")}
-            n = int(layout.arena_size(**kwargs))
+            try:
+                n = int(layout.arena_size(**kwargs))
+            except ValueError as exc:
+                self.err(pools.pos, E.ARENA_TOO_LARGE, f"the slab layout rejects these POOLS capacities: {exc}")
+                continue
             sizes.append((b.name, n))
             self.rule(n <= max_bytes, E.ARENA_TOO_LARGE, pools.pos, f"{b.label} arena",
                       f"{n} bytes <= MAX_ARENA_BYTES {max_bytes}",

@@ -169,7 +169,7 @@ SLAB = (
     StmtSpec("POOLS", (
         _int("instruments", 1, MAX_SLAB_INSTRUMENTS, required=False, doc="instrument slots (default: number listed)"),
         _int("accounts", 1, 1 << 20, doc="account pool capacity"),
-        _int("orders", 0, 1 << 22, doc="order pool capacity (0 for amm)"),
+        _int("orders", 1, 1 << 22, doc="order pool capacity (an amm slab keeps none: use 1)"),
         _int("positions", 1, 1 << 22, doc="position pool capacity"),
         _int("reservations", 1, 1 << 20, doc="reservation pool capacity"),
         _int("slices", 1, 1 << 22, doc="slice pool capacity, ≥ reservations"),
