@@ -1,0 +1,135 @@
+"""Stable error codes for the executor (DESIGN §4: "every rejection has a stable error code and
+a message a person can act on; a rejected transaction changes nothing").
+
+Ranges, so that codes never collide as new programs land:
+
+* ``1``–``999``     generic executor / transaction decoding,
+* ``1000``–``1999`` slab programs and the matching core (this issue),
+* ``2000``–``2999`` router (reserved; the router engineer owns this range),
+* ``3000``–``3999`` AMM slab (reserved),
+* ``4000``–``4999`` oracle (reserved).
+
+A code's number never changes once released; retired codes are left as gaps.  The matching core
+(``executor/matching/core.pxd``) returns the same numbers as negative integers, so the Cython
+hot path never builds a Python exception.
+"""
+from __future__ import annotations
+
+from enum import IntEnum
+
+__all__ = ["ErrorCode", "ExecutorError", "message_for"]
+
+
+class ErrorCode(IntEnum):
+    """Stable numeric codes.  See ``message_for`` for the human-actionable text."""
+
+    OK = 0
+    # -- generic (1..999) ------------------------------------------------------------------
+    INTERNAL = 1
+    BAD_ARGUMENT = 2
+    OVERFLOW = 3
+
+    # -- slab and matching core (1000..1999) -----------------------------------------------
+    UNKNOWN_INSTRUMENT = 1001
+    PRICE_NOT_TICK_ALIGNED = 1002
+    QTY_NOT_LOT_ALIGNED = 1003
+    QTY_NOT_POSITIVE = 1004
+    PRICE_NOT_POSITIVE = 1005
+    BELOW_MIN_SIZE = 1006
+    PRICE_OUT_OF_BAND = 1007
+    UNKNOWN_ORDER = 1008
+    UNKNOWN_RESERVATION = 1009
+    RESERVATION_CLOSED = 1010
+    SELF_TRADE = 1011
+    FOK_UNFILLABLE = 1012
+    POST_ONLY_WOULD_CROSS = 1013
+    ORACLE_MISSING = 1014
+    ORACLE_STALE = 1015
+    POOL_FULL_ORDERS = 1016
+    POOL_FULL_RESERVATIONS = 1017
+    POOL_FULL_SLICES = 1018
+    POOL_FULL_ACCOUNTS = 1019
+    POOL_FULL_POSITIONS = 1020
+    POOL_FULL_LEVELS = 1021
+    NO_LIQUIDITY = 1022
+    MODIFY_BELOW_RESERVED = 1023
+    ORDER_RESERVED = 1024
+    KILL_BAND = 1025
+    FEE_CAP_EXCEEDED = 1026
+    MARGIN_INSUFFICIENT = 1027
+    REDUCE_ONLY_WOULD_INCREASE = 1028
+    RESERVATION_EXPIRED = 1029
+    NOT_OWNER = 1030
+    FUNDING_NOT_DUE = 1031
+    UNKNOWN_ACCOUNT = 1032
+    ARENA_TOO_LARGE = 1033
+    ARENA_MISMATCH = 1034
+    TOO_MANY_INSTRUMENTS = 1035
+    BAD_SIDE = 1036
+    BAD_TIME_IN_FORCE = 1037
+    BAD_CONFIG = 1038
+    TIME_WENT_BACKWARDS = 1039
+
+
+_MESSAGES: dict[ErrorCode, str] = {
+    ErrorCode.OK: "ok",
+    ErrorCode.INTERNAL: "internal invariant violated; report this with the block height",
+    ErrorCode.BAD_ARGUMENT: "an argument is malformed; check the transaction fields",
+    ErrorCode.OVERFLOW: "an amount is outside the 64/128-bit bounds of EXCHANGE §1; use smaller sizes",
+    ErrorCode.UNKNOWN_INSTRUMENT: "no such instrument on this slab; list the slab's instruments",
+    ErrorCode.PRICE_NOT_TICK_ALIGNED: "price is not a multiple of the instrument tick; round it to the tick",
+    ErrorCode.QTY_NOT_LOT_ALIGNED: "quantity is not a multiple of the instrument lot; round it to the lot",
+    ErrorCode.QTY_NOT_POSITIVE: "quantity must be a positive number of lots",
+    ErrorCode.PRICE_NOT_POSITIVE: "price must be positive",
+    ErrorCode.BELOW_MIN_SIZE: "quantity is below the instrument minimum size; increase it",
+    ErrorCode.PRICE_OUT_OF_BAND: "price is outside the band around the oracle; quote closer to the oracle",
+    ErrorCode.UNKNOWN_ORDER: "no such order id was ever issued here (or it is not open); check the id",
+    ErrorCode.UNKNOWN_RESERVATION: "no such reservation id was ever issued by this slab; check the hold id",
+    ErrorCode.RESERVATION_CLOSED: "this reservation was already committed or released; commit happens at most once",
+    ErrorCode.SELF_TRADE: "the order would trade against your own resting order; cancel it first",
+    ErrorCode.FOK_UNFILLABLE: "fill-or-kill order cannot be filled completely at this limit; reduce size or widen limit",
+    ErrorCode.POST_ONLY_WOULD_CROSS: "post-only order would cross the book; move the price away from the touch",
+    ErrorCode.ORACLE_MISSING: "no oracle price for this instrument yet; wait for a feeder update",
+    ErrorCode.ORACLE_STALE: "oracle price is older than its heartbeat; wait for a fresh update",
+    ErrorCode.POOL_FULL_ORDERS: "the slab's order pool is full; cancel orders or retry later",
+    ErrorCode.POOL_FULL_RESERVATIONS: "the slab's reservation pool is full; retry after holds expire",
+    ErrorCode.POOL_FULL_SLICES: "the slab's slice pool is full; reserve a smaller size or retry later",
+    ErrorCode.POOL_FULL_ACCOUNTS: "the slab's account pool is full; this slab accepts no new accounts",
+    ErrorCode.POOL_FULL_POSITIONS: "the slab's position pool is full; this slab accepts no new positions",
+    ErrorCode.POOL_FULL_LEVELS: "the slab's price-level pool is full; cancel orders or retry later",
+    ErrorCode.NO_LIQUIDITY: "no unreserved contra liquidity within the limit price; widen the limit",
+    ErrorCode.MODIFY_BELOW_RESERVED: "new size is below the reserved (held) part of the order; choose a larger size",
+    ErrorCode.ORDER_RESERVED: "order has reserved quantity; only size-down is allowed until holds resolve",
+    ErrorCode.KILL_BAND: "oracle moved more than the kill band since reserve; reserve again",
+    ErrorCode.FEE_CAP_EXCEEDED: "slab fees exceed the registry fee cap; the slab must lower its fees",
+    ErrorCode.MARGIN_INSUFFICIENT: "the fill would leave the account below initial margin; add collateral or reduce size",
+    ErrorCode.REDUCE_ONLY_WOULD_INCREASE: "reduce-only order would increase or flip the position; reduce its size",
+    ErrorCode.RESERVATION_EXPIRED: "the reservation's TTL has passed; reserve again",
+    ErrorCode.NOT_OWNER: "the order belongs to another account",
+    ErrorCode.FUNDING_NOT_DUE: "funding interval has not elapsed since the last funding; wait for the next interval",
+    ErrorCode.UNKNOWN_ACCOUNT: "this account has no state on this slab",
+    ErrorCode.ARENA_TOO_LARGE: "configured pool capacities exceed the 10 MB slab arena; lower capacities",
+    ErrorCode.ARENA_MISMATCH: "persisted arena does not match this configuration (size or layout); use the matching config",
+    ErrorCode.TOO_MANY_INSTRUMENTS: "a slab holds at most 32 instruments",
+    ErrorCode.BAD_SIDE: "side must be BUY (0) or SELL (1)",
+    ErrorCode.BAD_TIME_IN_FORCE: "time-in-force must be GTC, IOC, FOK or POST_ONLY",
+    ErrorCode.BAD_CONFIG: "slab configuration is invalid; see the message detail",
+    ErrorCode.TIME_WENT_BACKWARDS: "now_ms is earlier than the slab's last timestamp; block timestamps must increase",
+}
+
+
+def message_for(code: int) -> str:
+    """The stable human-actionable message for ``code`` (unknown codes get a generic text)."""
+    try:
+        return _MESSAGES[ErrorCode(code)]
+    except (ValueError, KeyError):
+        return f"unknown error code {code}"
+
+
+class ExecutorError(Exception):
+    """Raised inside the executor; converted to ``(code, message)`` at the edges (STYLE.md)."""
+
+    def __init__(self, code: int, detail: str = "") -> None:
+        self.code = ErrorCode(code)
+        self.message = message_for(code) + (f" ({detail})" if detail else "")
+        super().__init__(f"{self.code.name} [{int(self.code)}]: {self.message}")

@@ -1,0 +1,1 @@
+"""Matching core (Cython, ``core.pyx``) and its pure-Python reference model (tests only)."""
