@@ -20,6 +20,8 @@ RBRACE = "}"
 EQUALS = "="
 NEWLINE = "NEWLINE"
 EOF = "EOF"
+#: placeholder for text the lexer already reported; the parser skips its line silently
+ERROR = "ERROR"
 
 #: Integers beyond this magnitude cannot be meaningful anywhere in the schema (u128).
 MAX_INT_LITERAL = (1 << 128) - 1
@@ -81,6 +83,7 @@ def tokenize(source: str) -> tuple[list[Token], list[CurveScriptError]]:
             if j >= n or source[j] != '"':
                 errs.append(CurveScriptError(line, start_col, E.UNTERMINATED_STRING,
                                              "string is not closed on this line; add the closing '\"'"))
+                toks.append(Token(ERROR, source[i:j], line, start_col))
                 col += j - i
                 i = j
                 continue
@@ -92,6 +95,8 @@ def tokenize(source: str) -> tuple[list[Token], list[CurveScriptError]]:
             elif len(text) > MAX_STRING_LEN:
                 errs.append(CurveScriptError(line, start_col, E.BAD_STRING_CHAR,
                                              f"string is {len(text)} characters; at most {MAX_STRING_LEN} allowed"))
+            if bad is not None or len(text) > MAX_STRING_LEN:
+                toks.append(Token(ERROR, source[i:j + 1], line, start_col))
             else:
                 toks.append(Token(STRING, source[i:j + 1], line, start_col, text))
             col += j + 1 - i
@@ -109,11 +114,13 @@ def tokenize(source: str) -> tuple[list[Token], list[CurveScriptError]]:
                 errs.append(CurveScriptError(line, start_col, E.BAD_NUMBER,
                                              f"{text!r} is not an integer; write digits, optionally "
                                              "grouped with single '_' (e.g. 50_000_000)"))
+                toks.append(Token(ERROR, text, line, start_col))
             else:
                 v = int(body.replace("_", ""))
                 if v > MAX_INT_LITERAL:
                     errs.append(CurveScriptError(line, start_col, E.BAD_NUMBER,
                                                  f"integer {text} exceeds 2^128-1"))
+                    toks.append(Token(ERROR, text, line, start_col))
                 else:
                     toks.append(Token(INT, text, line, start_col, -v if text.startswith("-") else v))
             col += j - i
@@ -130,6 +137,7 @@ def tokenize(source: str) -> tuple[list[Token], list[CurveScriptError]]:
         errs.append(CurveScriptError(line, col, E.UNEXPECTED_CHAR,
                                      f"unexpected character {c!r}; expected a keyword, name=value, "
                                      "an integer, a \"string\", '{', '}' or a # comment"))
+        toks.append(Token(ERROR, c, line, col))
         i += 1
         col += 1
     toks.append(Token(NEWLINE, "", line, col))

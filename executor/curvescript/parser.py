@@ -39,6 +39,8 @@ class _Parser:
         return t
 
     def error(self, tok: L.Token, code: str, message: str) -> None:
+        if tok.kind == L.ERROR:
+            return  # the lexer has already reported this text; do not cascade
         self.errors.append(CurveScriptError(tok.line, tok.col, code, message))
 
     def skip_newlines(self) -> None:
@@ -71,7 +73,9 @@ class _Parser:
     def block(self) -> Block | None:
         head = self.tok
         if head.kind != L.IDENT or head.text not in BLOCK_KINDS:
-            if head.kind == L.IDENT:
+            if head.kind == L.ERROR:
+                pass  # already reported by the lexer
+            elif head.kind == L.IDENT:
                 self.error(head, E.UNKNOWN_BLOCK,
                            f"unknown block {head.text!r}; a file holds ROUTER, INSTRUMENT, ORACLE and SLAB blocks")
             else:
@@ -132,6 +136,9 @@ class _Parser:
     def statement(self) -> Statement | None:
         kw = self.tok
         if kw.kind != L.IDENT:
+            if kw.kind == L.ERROR:
+                self.skip_line()
+                return None
             self.error(kw, E.UNEXPECTED_TOKEN, f"expected a statement keyword, found {_describe(kw)}")
             self.skip_line()
             return None
@@ -180,6 +187,8 @@ class _Parser:
             if t.text in ("true", "false"):
                 return Value(BOOL, t.text == "true", pos)
             return Value(IDENT, t.text, pos)
+        if t.kind == L.ERROR:
+            return None  # already reported by the lexer
         if t.kind == L.LBRACE:
             self.error(t, E.UNEXPECTED_TOKEN, "blocks cannot be nested; close the enclosing block with '}' first")
             return None
