@@ -154,9 +154,20 @@ def registered_program_address(program_id: Pubkey, code_hash: bytes, proof_hash:
     return Pubkey.find_program_address([PROGRAM_SEED, _hash32(code_hash), _hash32(proof_hash)], program_id)
 
 
-def batch_address(program_id: Pubkey, batch_index: int) -> tuple[Pubkey, int]:
-    """The Batch PDA of one index: seeds ["batch", batch_index as u64 little-endian]."""
-    return Pubkey.find_program_address([BATCH_SEED, struct.pack("<Q", batch_index)], program_id)
+def batch_seed(batch_index: int) -> str:
+    """The create-with-seed seed of a batch: "batch" + the index as 16 lowercase hex digits."""
+    if not 0 <= batch_index <= U64_MAX:
+        raise ValueError(f"batch index out of u64 range: {batch_index}")
+    return f"{BATCH_SEED.decode()}{batch_index:016x}"
+
+
+def batch_address(program_id: Pubkey, batch_index: int) -> Pubkey:
+    """The Batch account of one index: create_with_seed(Config PDA, batch_seed(index), program).
+
+    Not a PDA on purpose: sha256(base || seed || owner) costs the program one cheap syscall,
+    where a PDA bump search costs 1500 CU per try with no upper bound (README, "Accounts").
+    """
+    return Pubkey.create_with_seed(config_address(program_id)[0], batch_seed(batch_index), program_id)
 
 
 def program_data_address(program_id: Pubkey) -> Pubkey:
@@ -246,7 +257,7 @@ def post_batch_ix(program_id: Pubkey, poster: Pubkey, header: BatchHeader) -> In
     data = instruction_discriminator(IX_POST_BATCH) + header.encode()
     accounts = [
         AccountMeta(config_address(program_id)[0], is_signer=False, is_writable=True),
-        AccountMeta(batch_address(program_id, header.batch_index)[0], is_signer=False, is_writable=True),
+        AccountMeta(batch_address(program_id, header.batch_index), is_signer=False, is_writable=True),
         AccountMeta(
             registered_program_address(program_id, header.code_hash, header.proof_hash)[0],
             is_signer=False,
@@ -353,10 +364,9 @@ class BatchAccount:
     code_hash: bytes
     proof_hash: bytes
     poster: Pubkey
-    bump: int
 
     NAME: ClassVar[str] = "Batch"
-    LAYOUT: ClassVar[struct.Struct] = struct.Struct("<8sQQQQQq32s32s32s32s32s32sB")
+    LAYOUT: ClassVar[struct.Struct] = struct.Struct("<8sQQQQQq32s32s32s32s32s32s")
     SIZE: ClassVar[int] = LAYOUT.size
 
     @classmethod
@@ -445,7 +455,6 @@ _ACCOUNT_FIELDS: dict[str, list[tuple[str, Any]]] = {
         ("code_hash", _HASH_TYPE),
         ("proof_hash", _HASH_TYPE),
         ("poster", "pubkey"),
-        ("bump", "u8"),
     ],
 }
 
@@ -463,7 +472,6 @@ def build_idl(program_id: Pubkey) -> dict[str, Any]:
     system = {"name": "system_program", "address": str(SYSTEM_PROGRAM_ID)}
     config_pda = {"seeds": [_seed_const(CONFIG_SEED)]}
     registry_pda = {"seeds": [_seed_const(PROGRAM_SEED), _seed_arg("code_hash"), _seed_arg("proof_hash")]}
-    batch_pda = {"seeds": [_seed_const(BATCH_SEED), _seed_arg("batch_index")]}
     key_arg = lambda name: [{"name": name, "type": "pubkey"}]  # noqa: E731
     instructions = [
         {
@@ -497,7 +505,14 @@ def build_idl(program_id: Pubkey) -> dict[str, Any]:
             "docs": ["Anchor the next batch: index = last + 1, prev root = last root, registered pair."],
             "accounts": [
                 {"name": "config", "writable": True, "pda": config_pda},
-                {"name": "batch", "writable": True, "pda": batch_pda},
+                {
+                    "name": "batch",
+                    "docs": [
+                        "create_with_seed(base = config, seed = \"batch\" + batch_index as 16 lowercase hex "
+                        "digits, owner = this program)"
+                    ],
+                    "writable": True,
+                },
                 {"name": "registered_program", "pda": registry_pda},
                 {"name": "poster", "writable": True, "signer": True},
                 system,

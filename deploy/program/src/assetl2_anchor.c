@@ -9,11 +9,16 @@
  * Anchor's own error numbers (100-3xxx) so Anchor clients decode them; every
  * rule of the anchor itself has its own code from 6000 (Anchor's user offset).
  *
- * Accounts the program owns are PDAs created here by CPI to the system
- * program, so nobody can pre-create them with forged contents:
- *   Config            ["config"]
- *   RegisteredProgram ["program", code_hash, proof_hash]
- *   Batch             ["batch", batch_index as u64 little-endian]
+ * Every account the program owns is created here by CPI to the system program,
+ * so nobody can pre-create one with forged contents:
+ *   Config            PDA ["config"]
+ *   RegisteredProgram PDA ["program", code_hash, proof_hash]
+ *   Batch             create_with_seed(base = Config, seed = "batch" + 16 hex
+ *                     digits of batch_index, owner = this program)
+ * A batch address is sha256(config || seed || program_id): one sol_sha256 call
+ * instead of a bump search (1500 CU per try, unbounded in the worst case), so
+ * post_batch costs the same for every index; the program signs as the base with
+ * the Config PDA's stored bump.
  * An account owned by this program that carries one of these discriminators
  * can only have been written by this program at its canonical address, so a
  * later instruction trusts owner + discriminator (+ stored content) instead of
@@ -42,6 +47,7 @@ u64 sol_invoke_signed_c(const void *instruction, const void *account_infos, u64 
                         const void *signers_seeds, u64 signers_seeds_len);
 u64 sol_get_clock_sysvar(void *clock);
 u64 sol_get_rent_sysvar(void *rent);
+u64 sol_sha256(const void *vals, u64 vals_len, u8 *result);
 
 /* ---- the C ABI structs sol_invoke_signed_c reads ---- */
 typedef struct {
@@ -161,8 +167,7 @@ typedef struct {
 #define BATCH_CODE_HASH 152
 #define BATCH_PROOF_HASH 184
 #define BATCH_POSTER 216
-#define BATCH_BUMP 248
-#define BATCH_LEN 249
+#define BATCH_LEN 248
 
 /* ---- instruction argument layouts (offsets after the discriminator) ---- */
 #define INIT_ARG_AUTHORITY 0
@@ -192,8 +197,11 @@ typedef struct {
 #define SYSTEM_CREATE_ACCOUNT 0
 #define SYSTEM_ASSIGN 1
 #define SYSTEM_TRANSFER 2
+#define SYSTEM_CREATE_ACCOUNT_WITH_SEED 3
 #define SYSTEM_ALLOCATE 8
-#define ACCOUNT_STORAGE_OVERHEAD 128
+#define SYSTEM_ALLOCATE_WITH_SEED 9
+#define SYSTEM_ASSIGN_WITH_SEED 10
+#define RENT_ACCOUNT_OVERHEAD 128
 #define RENT_MAX_PER_BYTE (1ULL << 32)
 #define RENT_MAX_DATA_LEN (1ULL << 16)
 #define RENT_MAX_MANTISSA (1ULL << 14)
@@ -209,6 +217,8 @@ static const u8 UPGRADEABLE_LOADER_ID[PUBKEY_LEN] = {
 static const u8 SEED_CONFIG[] = "config";
 static const u8 SEED_PROGRAM[] = "program";
 static const u8 SEED_BATCH[] = "batch";
+static const u8 HEX_DIGITS[] = "0123456789abcdef";
+#define BATCH_SEED_LEN 21 /* "batch" + 16 hex digits */
 #define SEED_CONFIG_LEN 6
 #define SEED_PROGRAM_LEN 7
 #define SEED_BATCH_LEN 5
@@ -309,7 +319,7 @@ NOINLINE static u64 rent_exempt_minimum(u64 data_len, u64 *out) {
     if (per_byte >= RENT_MAX_PER_BYTE || data_len >= RENT_MAX_DATA_LEN || mantissa >= RENT_MAX_MANTISSA) {
         return ERR_RENT_OVERFLOW;
     }
-    u64 product = (ACCOUNT_STORAGE_OVERHEAD + data_len) * per_byte * mantissa;
+    u64 product = (RENT_ACCOUNT_OVERHEAD + data_len) * per_byte * mantissa;
     if (left_shift > 0) {
         if (left_shift >= 64 || product > (0xffffffffffffffffULL >> left_shift)) {
             return ERR_RENT_OVERFLOW;
@@ -391,6 +401,122 @@ NOINLINE static u64 create_pda(AccountInfo *payer, AccountInfo *target, u64 spac
     }
     /* The runtime rewrote the serialized length in front of the data. */
     target->data_len = load_u64(target->data - 8);
+    return 0;
+}
+
+/* bincode writers for system instructions */
+static u8 *put_u32(u8 *p, u64 v) {
+    p[0] = (u8)v;
+    p[1] = (u8)(v >> 8);
+    p[2] = (u8)(v >> 16);
+    p[3] = (u8)(v >> 24);
+    return p + 4;
+}
+
+static u8 *put_u64(u8 *p, u64 v) {
+    store_u64(p, v);
+    return p + 8;
+}
+
+static u8 *put_bytes(u8 *p, const u8 *src, u64 n) {
+    sol_memcpy_(p, src, n);
+    return p + n;
+}
+
+/* What a create-with-seed needs (BPF calls take at most five arguments). */
+typedef struct {
+    AccountInfo *payer;
+    AccountInfo *target;
+    AccountInfo *base;
+    const SignerSeeds *base_signer;
+    const u8 *seed;
+    u64 seed_len;
+    u64 space;
+    const u8 *owner;
+} SeededCreate;
+
+/* "batch" + the index as 16 lowercase hex digits, most significant first. */
+static void batch_seed(u8 *seed, const u8 *index_le) {
+    u64 index = load_u64(index_le);
+    u64 i;
+    for (i = 0; i < SEED_BATCH_LEN; i++) {
+        seed[i] = SEED_BATCH[i];
+    }
+    for (i = 0; i < 16; i++) {
+        seed[SEED_BATCH_LEN + i] = HEX_DIGITS[(index >> (60 - 4 * i)) & 0xf];
+    }
+}
+
+/* Create a program-owned account at create_with_seed(base, seed, owner), paid by
+ * `payer`, signed by the base PDA.  As for PDAs, lamports sent to the address in
+ * advance are topped up instead of blocking the anchor. */
+NOINLINE static u64 create_seeded(const SeededCreate *c) {
+    u64 minimum = 0;
+    u64 err = rent_exempt_minimum(c->space, &minimum);
+    if (err != 0) {
+        return err;
+    }
+    AccountInfo infos[3];
+    infos[0] = *c->payer;
+    infos[1] = *c->target;
+    infos[2] = *c->base;
+    AccountMeta metas[3];
+    metas[0].pubkey = c->payer->key;
+    metas[0].is_writable = 1;
+    metas[0].is_signer = 1;
+    metas[1].pubkey = c->target->key;
+    metas[1].is_writable = 1;
+    metas[1].is_signer = 0;
+    metas[2].pubkey = c->base->key;
+    metas[2].is_writable = 0;
+    metas[2].is_signer = 1;
+    Instruction ix;
+    u8 data[128];
+    u8 *p;
+    u64 current = *c->target->lamports;
+    if (current == 0) {
+        p = put_u32(data, SYSTEM_CREATE_ACCOUNT_WITH_SEED);
+        p = put_bytes(p, c->base->key, PUBKEY_LEN);
+        p = put_u64(p, c->seed_len);
+        p = put_bytes(p, c->seed, c->seed_len);
+        p = put_u64(p, minimum);
+        p = put_u64(p, c->space);
+        p = put_bytes(p, c->owner, PUBKEY_LEN);
+        system_ix(&ix, metas, 3, data, (u64)(p - data));
+        err = sol_invoke_signed_c(&ix, infos, 3, c->base_signer, 1);
+    } else {
+        if (current < minimum) {
+            p = put_u32(data, SYSTEM_TRANSFER);
+            p = put_u64(p, minimum - current);
+            system_ix(&ix, metas, 2, data, (u64)(p - data));
+            err = sol_invoke_signed_c(&ix, infos, 2, c->base_signer, 0);
+            if (err != 0) {
+                return err;
+            }
+        }
+        p = put_u32(data, SYSTEM_ALLOCATE_WITH_SEED);
+        p = put_bytes(p, c->base->key, PUBKEY_LEN);
+        p = put_u64(p, c->seed_len);
+        p = put_bytes(p, c->seed, c->seed_len);
+        p = put_u64(p, c->space);
+        p = put_bytes(p, c->owner, PUBKEY_LEN);
+        system_ix(&ix, metas + 1, 2, data, (u64)(p - data));
+        err = sol_invoke_signed_c(&ix, infos + 1, 2, c->base_signer, 1);
+        if (err != 0) {
+            return err;
+        }
+        p = put_u32(data, SYSTEM_ASSIGN_WITH_SEED);
+        p = put_bytes(p, c->base->key, PUBKEY_LEN);
+        p = put_u64(p, c->seed_len);
+        p = put_bytes(p, c->seed, c->seed_len);
+        p = put_bytes(p, c->owner, PUBKEY_LEN);
+        system_ix(&ix, metas + 1, 2, data, (u64)(p - data));
+        err = sol_invoke_signed_c(&ix, infos + 1, 2, c->base_signer, 1);
+    }
+    if (err != 0) {
+        return err;
+    }
+    c->target->data_len = load_u64(c->target->data - 8);
     return 0;
 }
 
@@ -603,7 +729,7 @@ static u64 check_batch_sequence(const u8 *cfg, const u8 *args) {
 
 /* post_batch(batch_index, first_height, last_height, prev_state_root, state_root,
  *            tx_log_size, tx_log_root, code_hash, proof_hash), poster only:
- * accounts: config (w), batch (w, PDA ["batch", index]), registered_program
+ * accounts: config (w), batch (w, create_with_seed(config, "batch<hex index>")), registered_program
  * (the entry of (code_hash, proof_hash)), poster (w, s, pays rent), system_program. */
 NOINLINE static u64 ix_post_batch(const Context *ctx) {
     AccountInfo *accts = ctx->accts;
@@ -654,21 +780,28 @@ NOINLINE static u64 ix_post_batch(const Context *ctx) {
         !bytes_eq(entry->data + REG_PROOF_HASH, args + POST_ARG_PROOF_HASH, HASH_LEN)) {
         return ERR_REGISTRY_MISMATCH;
     }
-    SignerSeed seeds[3];
-    seeds[0].addr = SEED_BATCH;
-    seeds[0].len = SEED_BATCH_LEN;
-    seeds[1].addr = args + POST_ARG_BATCH_INDEX;
-    seeds[1].len = 8;
+    u8 seed[BATCH_SEED_LEN];
+    batch_seed(seed, args + POST_ARG_BATCH_INDEX);
+    SignerSeed parts[3];
+    parts[0].addr = config->key;
+    parts[0].len = PUBKEY_LEN;
+    parts[1].addr = seed;
+    parts[1].len = BATCH_SEED_LEN;
+    parts[2].addr = program_id;
+    parts[2].len = PUBKEY_LEN;
     u8 expected[PUBKEY_LEN];
-    u8 bump = 0;
-    if (sol_try_find_program_address(seeds, 2, program_id, expected, &bump) != 0 ||
-        !bytes_eq(expected, batch->key, PUBKEY_LEN)) {
+    sol_sha256(parts, 3, expected);
+    if (!bytes_eq(expected, batch->key, PUBKEY_LEN)) {
         return ERR_CONSTRAINT_SEEDS;
     }
-    seeds[2].addr = &bump;
-    seeds[2].len = 1;
-    SignerSeeds signer = {seeds, 3};
-    err = create_pda(poster, batch, BATCH_LEN, &signer, program_id);
+    SignerSeed config_seeds[2];
+    config_seeds[0].addr = SEED_CONFIG;
+    config_seeds[0].len = SEED_CONFIG_LEN;
+    config_seeds[1].addr = cfg + CONFIG_BUMP;
+    config_seeds[1].len = 1;
+    SignerSeeds config_signer = {config_seeds, 2};
+    SeededCreate create = {poster, batch, config, &config_signer, seed, BATCH_SEED_LEN, BATCH_LEN, program_id};
+    err = create_seeded(&create);
     if (err != 0) {
         return err;
     }
@@ -683,7 +816,6 @@ NOINLINE static u64 ix_post_batch(const Context *ctx) {
     sol_memcpy_(d + BATCH_PREV_STATE_ROOT, args + POST_ARG_PREV_STATE_ROOT, 2 * HASH_LEN); /* prev, new */
     sol_memcpy_(d + BATCH_TX_LOG_ROOT, args + POST_ARG_TX_LOG_ROOT, 3 * HASH_LEN); /* log, code, proof */
     sol_memcpy_(d + BATCH_POSTER, poster->key, PUBKEY_LEN);
-    d[BATCH_BUMP] = bump;
 
     sol_memcpy_(cfg + CONFIG_LAST_BATCH_INDEX, args + POST_ARG_BATCH_INDEX, 8);
     sol_memcpy_(cfg + CONFIG_LAST_HEIGHT, args + POST_ARG_LAST_HEIGHT, 8);
