@@ -1,0 +1,756 @@
+"""Versioned sparse Merkle tree on LevelDB (DESIGN §5; hashing rules in ``hashing.py``).
+
+Storage layout (a Jellyfish-style radix-16 tree):
+
+* The logical binary tree is cut into 16-ary *nodes*, each covering 4 bit levels.
+  A node is stored once per version that changed it, under
+  ``b"n" + version(u64) + nibble_depth(u8) + nibble_prefix``; nodes are never
+  overwritten, so every retained version can be read and proven.
+* A node holds up to 16 child slots.  A slot is empty, an *internal* pointer
+  ``(hash, version)`` to the node one nibble deeper, or an inline *leaf*
+  ``(key, value_hash, value_version)`` -- a leaf is kept in the highest node whose
+  slot it is alone in, which is what makes the 16-ary layout hash exactly like the
+  binary shortcut-leaf tree.
+* Values live beside the tree under ``b"v" + key + version``; leaves only carry the
+  value's hash and the version that wrote it, so a large value (a slab page) is not
+  copied when the leaf above it moves.
+* ``b"r" + version`` holds the root slot of each applied version, ``b"s" +
+  stale_since + db_key`` indexes what each version made unreachable (pruning), and
+  ``b"m..."`` / ``b"x..."`` hold tree metadata and the caller's extra metadata.
+
+``apply`` computes every changed node once per block (one recursive pass over the
+sorted updates) and writes nodes, values, root, stale index and metadata in **one**
+LevelDB write batch, so a crash leaves the previous version or the new one.
+"""
+from __future__ import annotations
+
+import gc
+import os
+import struct
+from hashlib import sha256
+from itertools import islice
+from typing import Mapping, Optional, Union
+
+import plyvel
+
+from .errors import InvalidInput, StateCorruption, VersionNotFound
+from .hashing import EMPTY_HASH, HASH_BYTES, KEY_BYTES, LEAF_PREFIX, NODE_PREFIX
+from .proof import KIND_ABSENT_EMPTY, KIND_ABSENT_OTHER_LEAF, KIND_INCLUSION, Proof
+
+MAX_VALUE_BYTES = 64 * 1024
+MAX_VERSION = (1 << 64) - 1
+DEFAULT_CACHE_NODES = 200_000
+PRUNE_BATCH_RECORDS = 16
+STORAGE_FORMAT = b"\x01"
+
+RADIX = 16
+_LEVELS = 32  # heap-ordered binary levels inside a node: 1 root, 16..31 slots
+_SLOT_BASE = 16
+
+_P_NODE = b"n"
+_P_VALUE = b"v"
+_P_ROOT = b"r"
+_P_STALE = b"s"
+_P_EXTRA = b"x"
+_M_LATEST = b"mlatest"
+_M_OLDEST = b"moldest"
+_M_FORMAT = b"mformat"
+
+_ROOT_EMPTY = 0
+_ROOT_LEAF = 1
+_ROOT_INTERNAL = 2
+
+_K_EMPTY = 0
+_K_LEAF = 1
+_K_INTERNAL = 2
+
+_U64 = 8
+
+
+_pack_u64 = struct.Struct(">Q").pack
+
+
+def _u64(n: int) -> bytes:
+    return _pack_u64(n)
+
+
+def _nibble(key: bytes, depth: int) -> int:
+    byte = key[depth >> 1]
+    return byte & 0x0F if depth & 1 else byte >> 4
+
+
+def _node_db_key(version: int, depth: int, key: bytes) -> bytes:
+    """DB key of the node at nibble ``depth`` on ``key``'s path written at ``version``."""
+    return _P_NODE + _pack_u64(version) + _node_path(depth, key)
+
+
+def _node_path(depth: int, key: bytes) -> bytes:
+    """``u8 depth || nibble prefix`` (odd depth: low nibble of the last byte zeroed)."""
+    prefix = key[:(depth + 1) >> 1]
+    if depth & 1:
+        prefix = prefix[:-1] + bytes((prefix[-1] & 0xF0,))
+    return bytes((depth,)) + prefix
+
+
+def _leaf_slot(key: bytes, vh: bytes, vver: int) -> tuple:
+    """Leaf slot ``(leaf_hash, key, value_hash, value_version, encoding)``."""
+    return (sha256(LEAF_PREFIX + key + vh).digest(), key, vh, vver, key + vh + _pack_u64(vver))
+
+
+def _internal_slot(h: bytes, version: int) -> tuple:
+    """Internal slot ``(hash, version, encoding)``."""
+    return (h, version, h + _pack_u64(version))
+
+
+class _Node:
+    """A decoded 16-ary node: its slots and the 31 binary hashes inside it.
+
+    Slots are ``None``, ``(hash, version, enc)`` for an internal child, or
+    ``(leaf_hash, key, value_hash, value_version, enc)`` for a leaf; ``enc`` is the
+    slot's stored form, kept so that re-encoding a node is one join.  Inner hashes
+    are heap-ordered (1 = node top, 16..31 = slots) in one flat ``bytearray`` of
+    32-byte cells, so siblings ``2i, 2i+1`` are one 64-byte slice, and ``kinds``
+    says per cell empty / lone leaf / anything else; neither is a container the
+    garbage collector has to walk.
+    """
+
+    __slots__ = ("slots", "hashes", "kinds")
+
+    def __init__(self, slots: list, hashes: bytearray, kinds: bytearray) -> None:
+        self.slots = slots
+        self.hashes = hashes
+        self.kinds = kinds
+
+    def cell(self, i: int) -> bytes:
+        """Hash of heap cell ``i``."""
+        return bytes(self.hashes[i << 5:(i + 1) << 5])
+
+
+_EMPTY_HASHES = bytearray(_LEVELS * HASH_BYTES)
+_EMPTY_KINDS = bytearray(_LEVELS)
+
+
+def _hash_node(slots: list, hashes: bytearray, kinds: bytearray, changed,
+               _sha=sha256, _pre=NODE_PREFIX, _empty=EMPTY_HASH) -> _Node:
+    """Node for ``slots``: set the ``changed`` slot cells, then recompute every inner
+    cell above them, children before parents (heap index descending)."""
+    if len(changed) == 1:
+        # Common case at the bottom of the tree: one slot changed, one path of 4 cells moves.
+        i = changed[0]
+        slot = slots[i]
+        j = _SLOT_BASE + i
+        if slot is None:
+            hashes[j << 5:(j + 1) << 5] = _empty
+            kinds[j] = _K_EMPTY
+        else:
+            hashes[j << 5:(j + 1) << 5] = slot[0]
+            kinds[j] = _K_LEAF if len(slot) == 5 else _K_INTERNAL
+        order = _PATH_UP[j]
+    else:
+        dirty = 0
+        for i in changed:
+            slot = slots[i]
+            j = _SLOT_BASE + i
+            if slot is None:
+                hashes[j << 5:(j + 1) << 5] = _empty
+                kinds[j] = _K_EMPTY
+            else:
+                hashes[j << 5:(j + 1) << 5] = slot[0]
+                kinds[j] = _K_LEAF if len(slot) == 5 else _K_INTERNAL
+            dirty |= _PATH_MASK[j]
+        order = [i for i in _DESCENDING if dirty >> i & 1]
+    for i in order:
+        a = i << 1
+        ka = kinds[a]
+        kb = kinds[a + 1]
+        lo = i << 5
+        if ka == _K_EMPTY and kb != _K_INTERNAL:
+            hashes[lo:lo + 32] = hashes[lo + lo + 32:lo + lo + 64]
+            kinds[i] = kb
+        elif kb == _K_EMPTY and ka == _K_LEAF:
+            hashes[lo:lo + 32] = hashes[lo + lo:lo + lo + 32]
+            kinds[i] = _K_LEAF
+        else:
+            hashes[lo:lo + 32] = _sha(_pre + hashes[lo + lo:lo + lo + 64]).digest()
+            kinds[i] = _K_INTERNAL
+    return _Node(slots, hashes, kinds)
+
+
+def _ancestors(j: int) -> list:
+    out = []
+    j >>= 1
+    while j:
+        out.append(j)
+        j >>= 1
+    return out
+
+
+_PATH_UP = {j: _ancestors(j) for j in range(_SLOT_BASE, _LEVELS)}
+_PATH_MASK = {j: sum(1 << i for i in _ancestors(j)) for j in range(_SLOT_BASE, _LEVELS)}
+_DESCENDING = list(range(_SLOT_BASE - 1, 0, -1))
+
+
+def _make_node(slots: list) -> _Node:
+    """Node with all inner hashes computed from its slots."""
+    return _hash_node(slots, _EMPTY_HASHES.copy(), _EMPTY_KINDS.copy(),
+                      [i for i in range(RADIX) if slots[i] is not None])
+
+
+def _rehash_node(old: _Node, slots: list, changed: list) -> _Node:
+    """Node for ``slots`` reusing ``old``'s inner hashes; only paths above ``changed`` move."""
+    return _hash_node(slots, old.hashes.copy(), old.kinds.copy(), changed)
+
+
+def _encode_node(node: _Node) -> bytes:
+    """``u16 present-bitmap, u16 leaf-bitmap`` then per present slot (index order):
+    internal ``hash(32) version(8)``, leaf ``key(32) value_hash(32) value_version(8)``."""
+    present = 0
+    leaves = 0
+    parts = [b""]
+    for i, slot in enumerate(node.slots):
+        if slot is not None:
+            present |= _BIT[i]
+            if len(slot) == 5:
+                leaves |= _BIT[i]
+            parts.append(slot[-1])
+    parts[0] = ((present << 16) | leaves).to_bytes(4, "big")
+    return b"".join(parts)
+
+
+_BIT = [1 << i for i in range(RADIX)]
+
+
+def _decode_node(raw: bytes) -> _Node:
+    present = int.from_bytes(raw[0:2], "big")
+    leaves = int.from_bytes(raw[2:4], "big")
+    slots: list = [None] * RADIX
+    pos = 4
+    for i in range(RADIX):
+        bit = 1 << i
+        if not present & bit:
+            continue
+        if leaves & bit:
+            enc = raw[pos:pos + 72]
+            pos += 72
+            if len(enc) != 72:
+                raise ValueError("truncated node")
+            slots[i] = _leaf_slot(enc[:32], enc[32:64], int.from_bytes(enc[64:], "big"))
+        else:
+            enc = raw[pos:pos + 40]
+            pos += 40
+            if len(enc) != 40:
+                raise ValueError("truncated node")
+            slots[i] = (enc[:32], int.from_bytes(enc[32:], "big"), enc)
+    if pos != len(raw) or leaves & ~present:
+        raise ValueError("node encoding has the wrong length or flags")
+    return _make_node(slots)
+
+
+def _encode_root(slot) -> bytes:
+    if slot is None:
+        return bytes((_ROOT_EMPTY,))
+    if len(slot) == 5:
+        return bytes((_ROOT_LEAF,)) + slot[-1]
+    return bytes((_ROOT_INTERNAL,)) + slot[-1]
+
+
+def _decode_root(raw: bytes):
+    kind = raw[0]
+    if kind == _ROOT_EMPTY and len(raw) == 1:
+        return None
+    if kind == _ROOT_LEAF and len(raw) == 1 + 72:
+        return _leaf_slot(raw[1:33], raw[33:65], int.from_bytes(raw[65:73], "big"))
+    if kind == _ROOT_INTERNAL and len(raw) == 1 + 40:
+        return _internal_slot(raw[1:33], int.from_bytes(raw[33:41], "big"))
+    raise ValueError("bad root record")
+
+
+def _slot_hash(slot) -> bytes:
+    return EMPTY_HASH if slot is None else slot[0]
+
+
+DbLike = Union[plyvel.DB, "plyvel._plyvel.PrefixedDB"]
+
+
+class StateTree:
+    """Authenticated key/value state, one version per block (DESIGN §5).
+
+    ``StateTree(path)`` opens (creating if needed) a LevelDB directory and owns it;
+    ``StateTree(db)`` uses an open ``plyvel.DB`` or prefixed DB that the caller owns.
+    Opening an existing database resumes at its latest version.  One writer at a time.
+
+    ``sync=True`` makes every ``apply`` an fsync'd write, so a power cut -- not only a
+    killed process -- keeps the last version that ``apply`` returned.
+    """
+
+    def __init__(self, path_or_db: Union[str, os.PathLike, DbLike], *, sync: bool = True,
+                 cache_nodes: int = DEFAULT_CACHE_NODES) -> None:
+        if isinstance(path_or_db, (str, os.PathLike)):
+            self._db = plyvel.DB(os.fspath(path_or_db), create_if_missing=True)
+            self._owns_db = True
+        else:
+            self._db = path_or_db
+            self._owns_db = False
+        self._sync = sync
+        self._cache: dict[bytes, _Node] = {}
+        self._cache_cap = max(int(cache_nodes), 0)
+        fmt = self._db.get(_M_FORMAT)
+        if fmt is None:
+            if self._db.get(_M_LATEST) is not None:
+                raise StateCorruption("metadata without storage format marker", db_key=_M_FORMAT)
+            self._db.put(_M_FORMAT, STORAGE_FORMAT, sync=sync)
+        elif fmt != STORAGE_FORMAT:
+            raise StateCorruption(f"unsupported storage format {fmt!r}", db_key=_M_FORMAT)
+        latest = self._db.get(_M_LATEST)
+        self._latest: Optional[int] = None if latest is None else int.from_bytes(latest, "big")
+        oldest = self._db.get(_M_OLDEST)
+        self._oldest: Optional[int] = None if oldest is None else int.from_bytes(oldest, "big")
+        self._root_slot = None
+        if self._latest is not None:
+            self._root_slot = self._read_root_slot(self._latest)
+            if self._oldest is None:
+                raise StateCorruption("latest version recorded without oldest", db_key=_M_OLDEST)
+
+    # ----------------------------------------------------------------- reads
+
+    def latest_version(self) -> Optional[int]:
+        """Version of the last ``apply``, or None for a tree that never had one."""
+        return self._latest
+
+    def oldest_version(self) -> Optional[int]:
+        """Oldest version still readable (moves forward with ``prune``)."""
+        return self._oldest
+
+    def root(self, version: Optional[int] = None) -> bytes:
+        """Root hash at ``version`` (default latest); ``EMPTY_HASH`` for an empty tree."""
+        return _slot_hash(self._root_for(version))
+
+    def get(self, key: bytes, version: Optional[int] = None) -> Optional[bytes]:
+        """Value of ``key`` at ``version`` (default latest), or None if absent.
+
+        The value is found through the tree and checked against the hash the leaf
+        commits to, so a lost or altered record raises ``StateCorruption``.
+        """
+        key = _check_key(key)
+        ver = self._latest if version is None else version
+        slot = self._root_for(version)
+        depth = 0
+        while slot is not None:
+            if len(slot) == 3:
+                node = self._load(_node_db_key(slot[1], depth, key), slot[0], ver)
+                slot = node.slots[_nibble(key, depth)]
+                depth += 1
+                continue
+            if slot[1] != key:
+                return None
+            vkey = _P_VALUE + key + _u64(slot[3])
+            value = self._db.get(vkey)
+            if value is None:
+                raise StateCorruption("value record missing", db_key=vkey, version=ver)
+            if sha256(value).digest() != slot[2]:
+                raise StateCorruption("value does not match its leaf hash", db_key=vkey, version=ver)
+            return value
+        return None
+
+    def prove(self, key: bytes, version: Optional[int] = None) -> Proof:
+        """Inclusion proof if ``key`` is present at ``version``, else non-inclusion proof."""
+        key = _check_key(key)
+        ver = self._latest if version is None else version
+        slot = self._root_for(version)
+        siblings: list[bytes] = []
+        depth = 0
+        while True:
+            if slot is None:
+                return Proof(KIND_ABSENT_EMPTY, tuple(siblings))
+            if len(slot) == 5:
+                return _leaf_proof(key, slot, siblings)
+            node = self._load(_node_db_key(slot[1], depth, key), slot[0], ver)
+            nib = _nibble(key, depth)
+            hashes, kinds = node.hashes, node.kinds
+            pos = 1
+            for level in range(4):
+                bit = (nib >> (3 - level)) & 1
+                child = (pos << 1) | bit
+                sib = child ^ 1
+                siblings.append(bytes(hashes[sib << 5:(sib + 1) << 5]))
+                pos = child
+                kind = kinds[pos]
+                if kind == _K_EMPTY:
+                    return Proof(KIND_ABSENT_EMPTY, tuple(siblings))
+                if kind == _K_LEAF:
+                    width = 1 << (3 - level)
+                    first = (pos << (3 - level)) - _SLOT_BASE
+                    leaf = next(s for s in node.slots[first:first + width] if s is not None)
+                    return _leaf_proof(key, leaf, siblings)
+            slot = node.slots[nib]
+            depth += 1
+
+    def get_meta(self, key: bytes) -> Optional[bytes]:
+        """Raw metadata written through ``apply(..., extra_meta=...)`` (not versioned)."""
+        return self._db.get(_P_EXTRA + bytes(key))
+
+    # ---------------------------------------------------------------- writes
+
+    def apply(self, version: int, updates: Mapping[bytes, Optional[bytes]], *,
+              extra_meta: Optional[Mapping[bytes, Optional[bytes]]] = None) -> bytes:
+        """Apply one block's updates (value None = delete) as ``version``; return the new root.
+
+        Every changed node is computed once, then nodes, values, the version's root,
+        the stale index, the latest-version marker and ``extra_meta`` (raw key/values
+        for the caller, None = delete; read back with ``get_meta``) go to LevelDB in
+        one write batch.  Bad input raises ``InvalidInput`` before anything is written.
+        """
+        items = _check_updates(updates)
+        extra = _check_extra(extra_meta)
+        if not isinstance(version, int) or isinstance(version, bool) or not 0 <= version <= MAX_VERSION:
+            raise InvalidInput(f"version must be an integer in [0, 2^64): {version!r}")
+        if self._latest is not None and version <= self._latest:
+            raise InvalidInput(f"version {version} is not after the latest version {self._latest}")
+        builder = _BlockBuilder(self, version)
+        gc_was_enabled = gc.isenabled()
+        gc.disable()  # the pass allocates only acyclic tuples; full GC walks of the cache halved throughput
+        try:
+            new_root = builder.update(self._root_slot, 0, items) if items else self._root_slot
+            encoded = [(db_key, _encode_node(node)) for db_key, node in builder.nodes.items()]
+        finally:
+            if gc_was_enabled:
+                gc.enable()
+        with self._db.write_batch(transaction=True, sync=self._sync) as wb:
+            put = wb.put
+            for db_key, raw in encoded:
+                put(db_key, raw)
+            for db_key, value in builder.values:
+                put(db_key, value)
+            if builder.stale:
+                put(_P_STALE + _u64(version), _encode_key_list(builder.stale))
+            put(_P_ROOT + _u64(version), _encode_root(new_root))
+            put(_M_LATEST, _u64(version))
+            if self._oldest is None:
+                put(_M_OLDEST, _u64(version))
+            for k, v in extra:
+                if v is None:
+                    wb.delete(_P_EXTRA + k)
+                else:
+                    put(_P_EXTRA + k, v)
+        self._remember(builder.nodes)
+        self._latest = version
+        if self._oldest is None:
+            self._oldest = version
+        self._root_slot = new_root
+        return _slot_hash(new_root)
+
+    def prune(self, keep_last: int) -> int:
+        """Keep the last ``keep_last`` versions readable; delete what only older ones used.
+
+        A node or value made unreachable at version ``s`` is used only by versions
+        before ``s``, so everything stale at or before the new oldest version goes.
+        The new oldest version is recorded first, so a crash mid-prune leaves a
+        consistent tree and pruning again finishes the job.  Returns records deleted.
+        """
+        if not isinstance(keep_last, int) or keep_last < 1:
+            raise InvalidInput("keep_last must be a positive integer")
+        if self._latest is None:
+            return 0
+        new_oldest = max(self._latest - keep_last + 1, self._oldest)
+        if new_oldest != self._oldest:
+            self._db.put(_M_OLDEST, _u64(new_oldest), sync=self._sync)
+            self._oldest = new_oldest
+        stop = _P_STALE + _u64(new_oldest + 1)
+        deleted = 0
+        while True:
+            chunk = list(islice(self._db.iterator(start=_P_STALE, stop=stop), PRUNE_BATCH_RECORDS))
+            roots = [] if chunk else list(self._db.iterator(
+                start=_P_ROOT, stop=_P_ROOT + _u64(new_oldest), include_value=False))
+            if not chunk and not roots:
+                return deleted
+            with self._db.write_batch(transaction=True, sync=self._sync) as wb:
+                for stale_key, stale_list in chunk:
+                    for target in _decode_key_list(stale_list):
+                        wb.delete(target)
+                        self._cache.pop(target, None)
+                        deleted += 1
+                    wb.delete(stale_key)
+                for root_key in roots:
+                    wb.delete(root_key)
+            deleted += len(roots)
+
+    def close(self) -> None:
+        """Close the database if this tree opened it."""
+        if self._owns_db and not self._db.closed:
+            self._db.close()
+        self._cache.clear()
+
+    def __enter__(self) -> "StateTree":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -------------------------------------------------------------- internals
+
+    def _root_for(self, version: Optional[int]):
+        if version is None or version == self._latest:
+            return self._root_slot
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise InvalidInput(f"version must be an integer: {version!r}")
+        if self._latest is None or version > self._latest:
+            raise VersionNotFound(version, f"not applied yet (latest {self._latest})")
+        if version < self._oldest:
+            raise VersionNotFound(version, f"pruned (oldest retained {self._oldest})")
+        return self._read_root_slot(version)
+
+    def _read_root_slot(self, version: int):
+        db_key = _P_ROOT + _u64(version)
+        raw = self._db.get(db_key)
+        if raw is None:
+            if self._oldest is not None and version >= self._oldest:
+                raise VersionNotFound(version, "no block was applied at this version")
+            raise StateCorruption("root record missing", db_key=db_key, version=version)
+        try:
+            return _decode_root(raw)
+        except (ValueError, IndexError) as exc:
+            raise StateCorruption(f"root record unreadable: {exc}", db_key=db_key, version=version) from exc
+
+    def _load(self, db_key: bytes, expected: bytes, version: Optional[int]) -> _Node:
+        node = self._cache.get(db_key)
+        if node is not None:
+            return node
+        raw = self._db.get(db_key)
+        if raw is None:
+            raise StateCorruption("tree node missing", db_key=db_key, version=version)
+        try:
+            node = _decode_node(raw)
+        except (ValueError, IndexError) as exc:
+            raise StateCorruption(f"tree node unreadable: {exc}", db_key=db_key, version=version) from exc
+        if node.cell(1) != expected:
+            raise StateCorruption("tree node does not match its hash", db_key=db_key, version=version)
+        self._remember({db_key: node})
+        return node
+
+    def _remember(self, nodes: Mapping[bytes, _Node]) -> None:
+        cache = self._cache
+        if self._cache_cap == 0:
+            return
+        cache.update(nodes)
+        excess = len(cache) - self._cache_cap
+        if excess > 0:
+            # Oldest-inserted first: nodes on hot paths are rewritten (re-inserted) every block.
+            for db_key in list(islice(cache, excess + self._cache_cap // 10)):
+                del cache[db_key]
+
+
+def _leaf_proof(key: bytes, leaf, siblings: list) -> Proof:
+    if leaf[1] == key:
+        return Proof(KIND_INCLUSION, tuple(siblings))
+    return Proof(KIND_ABSENT_OTHER_LEAF, tuple(siblings), leaf[1], leaf[2])
+
+
+class _BlockBuilder:
+    """One ``apply``: recomputes each touched node once and collects what to write.
+
+    Update items are ``(key, value_hash, value, value_version)``; value_hash None
+    deletes; value_version None marks a value that still has to be written.
+    """
+
+    __slots__ = ("tree", "version", "vbytes", "nodes", "values", "stale")
+
+    def __init__(self, tree: StateTree, version: int) -> None:
+        self.tree = tree
+        self.version = version
+        self.vbytes = _u64(version)
+        self.nodes: dict[bytes, _Node] = {}
+        self.values: list[tuple[bytes, bytes]] = []
+        self.stale: list[bytes] = []
+
+    def update(self, slot, depth: int, items: list):
+        """New slot for the subtree ``slot`` at nibble ``depth`` after ``items`` (same prefix)."""
+        if slot is None:
+            return self.build(depth, [it for it in items if it[1] is not None])
+        if len(slot) == 5:
+            return self._merge_leaf(slot, depth, items)
+        key0 = items[0][0]
+        path = _node_path(depth, key0)
+        old_key = _P_NODE + _pack_u64(slot[1]) + path
+        node = self.tree._cache.get(old_key) or self.tree._load(old_key, slot[0], self.tree._latest)
+        slots = node.slots
+        new_slots = None
+        changed = []
+        n = len(items)
+        child_depth = depth + 1
+        byte_at = depth >> 1
+        odd = depth & 1
+        if n == 1:
+            b = items[0][0][byte_at]
+            nib = b & 0x0F if odd else b >> 4
+            old = slots[nib]
+            new = self.update(old, child_depth, items)
+            if new is not old:
+                new_slots = slots.copy()
+                new_slots[nib] = new
+                changed.append(nib)
+        else:
+            nibs = [it[0][byte_at] & 0x0F for it in items] if odd else [it[0][byte_at] >> 4 for it in items]
+            i = 0
+            while i < n:
+                nib = nibs[i]
+                j = i + 1
+                while j < n and nibs[j] == nib:
+                    j += 1
+                old = slots[nib]
+                new = self.update(old, child_depth, items[i:j])
+                if new is not old:
+                    if new_slots is None:
+                        new_slots = slots.copy()
+                    new_slots[nib] = new
+                    changed.append(nib)
+                i = j
+        if new_slots is None:
+            return slot
+        self.stale.append(old_key)
+        remaining = None
+        count = 0
+        for s in new_slots:
+            if s is not None:
+                count += 1
+                remaining = s
+        if count == 0:
+            return None
+        if count == 1 and len(remaining) == 5:
+            return remaining
+        new_node = _rehash_node(node, new_slots, changed)
+        self.nodes[_P_NODE + self.vbytes + path] = new_node
+        return _internal_slot(new_node.cell(1), self.version)
+
+    def _merge_leaf(self, leaf, depth: int, items: list):
+        """Updates landing on a subtree that is a single leaf: rebuild it with them."""
+        key0 = leaf[1]
+        entries = []
+        seen = False
+        for item in items:
+            if item[0] == key0:
+                seen = True
+                if item[1] == leaf[2]:
+                    entries.append(leaf)
+                    continue
+                self.stale.append(_P_VALUE + key0 + _u64(leaf[3]))
+                if item[1] is not None:
+                    entries.append(item)
+            elif item[1] is not None:
+                entries.append(item)
+        if not seen:
+            entries.append(leaf)
+            entries.sort(key=_second)
+        if len(entries) == 1 and entries[0] is leaf:
+            return leaf
+        return self.build(depth, entries)
+
+    def build(self, depth: int, entries: list):
+        """Fresh subtree at nibble ``depth`` holding ``entries`` (sorted by key, all present).
+
+        An entry is an update item ``(key, value_hash, value, None)`` or an existing
+        leaf slot being moved (5 fields), whose value record is reused.
+        """
+        n = len(entries)
+        if n == 0:
+            return None
+        if n == 1:
+            entry = entries[0]
+            if len(entry) == 5:
+                return entry
+            key, vh, value, _ = entry
+            self.values.append((_P_VALUE + key + self.vbytes, value))
+            return _leaf_slot(key, vh, self.version)
+        slots: list = [None] * RADIX
+        changed = []
+        child_depth = depth + 1
+        byte_at = depth >> 1
+        if depth & 1:
+            nibs = [_entry_key(e)[byte_at] & 0x0F for e in entries]
+        else:
+            nibs = [_entry_key(e)[byte_at] >> 4 for e in entries]
+        i = 0
+        while i < n:
+            nib = nibs[i]
+            j = i + 1
+            while j < n and nibs[j] == nib:
+                j += 1
+            slots[nib] = self.build(child_depth, entries[i:j])
+            changed.append(nib)
+            i = j
+        node = _hash_node(slots, _EMPTY_HASHES.copy(), _EMPTY_KINDS.copy(), changed)
+        self.nodes[_P_NODE + self.vbytes + _node_path(depth, _entry_key(entries[0]))] = node
+        return _internal_slot(node.cell(1), self.version)
+
+
+def _entry_key(entry) -> bytes:
+    """Key of an update item (field 0) or of a leaf slot (field 1)."""
+    return entry[1] if len(entry) == 5 else entry[0]
+
+
+def _second(entry) -> bytes:
+    return _entry_key(entry)
+
+
+def _encode_key_list(keys: list) -> bytes:
+    """Stale-index record: ``u8 length || db key`` repeated."""
+    return b"".join(bytes((len(k),)) + k for k in keys)
+
+
+def _decode_key_list(raw: bytes) -> list:
+    out = []
+    pos = 0
+    while pos < len(raw):
+        n = raw[pos]
+        out.append(raw[pos + 1:pos + 1 + n])
+        pos += 1 + n
+    return out
+
+
+def _first(item):
+    return item[0]
+
+
+def _check_key(key) -> bytes:
+    if not isinstance(key, (bytes, bytearray, memoryview)):
+        raise InvalidInput(f"key must be bytes, not {type(key).__name__}")
+    key = bytes(key)
+    if len(key) != KEY_BYTES:
+        raise InvalidInput(f"key must be {KEY_BYTES} bytes, got {len(key)}")
+    return key
+
+
+def _check_updates(updates: Mapping[bytes, Optional[bytes]]) -> list:
+    """Validated, key-sorted ``(key, value_hash|None, value|None, None)`` items."""
+    if not hasattr(updates, "items"):
+        raise InvalidInput("updates must be a mapping of key -> value or None")
+    items = []
+    for key, value in updates.items():
+        key = _check_key(key)
+        if value is None:
+            items.append((key, None, None, None))
+            continue
+        if not isinstance(value, (bytes, bytearray, memoryview)):
+            raise InvalidInput(f"value for {key.hex()} must be bytes or None")
+        value = bytes(value)
+        if len(value) > MAX_VALUE_BYTES:
+            raise InvalidInput(f"value for {key.hex()} is {len(value)} bytes; maximum {MAX_VALUE_BYTES}")
+        items.append((key, sha256(value).digest(), value, None))
+    items.sort(key=_first)
+    for a, b in zip(items, islice(items, 1, None)):
+        if a[0] == b[0]:
+            raise InvalidInput(f"key {a[0].hex()} appears twice in one batch")
+    return items
+
+
+def _check_extra(extra: Optional[Mapping[bytes, Optional[bytes]]]) -> list:
+    if extra is None:
+        return []
+    out = []
+    for key, value in extra.items():
+        if not isinstance(key, (bytes, bytearray)) or not key:
+            raise InvalidInput("extra_meta keys must be non-empty bytes")
+        if value is not None and not isinstance(value, (bytes, bytearray)):
+            raise InvalidInput("extra_meta values must be bytes or None")
+        out.append((bytes(key), None if value is None else bytes(value)))
+    out.sort(key=_first)
+    return out
