@@ -792,7 +792,9 @@ class Replica:
             raise Rejected("sender_mismatch")
         if self.committee.leader(vote.view + 1) != self.index:
             raise Rejected("misdirected")
-        if vote.view <= self.safety.high_qc.view or vote.view + 1 < self.view:
+        if vote.view <= self.safety.high_qc.view:
+            raise Rejected("late_vote")  # benign: the quorum formed without it
+        if vote.view + 1 < self.view:
             raise Rejected("stale_view")
         if self.pacemaker.is_future(vote.view):
             raise Rejected("future_view")
@@ -816,7 +818,7 @@ class Replica:
         if t.high_qc.view >= t.view:
             raise Rejected("malformed")
         if t.view < self.view:
-            raise Rejected("stale_view")
+            raise Rejected("stale_timeout")  # benign: we left that view already
         if self.pacemaker.is_future(t.view):
             raise Rejected("future_view")
         if not trusted:
