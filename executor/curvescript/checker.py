@@ -413,7 +413,7 @@ class _Checker:
             if not self.rule(inst is not None, E.UNKNOWN_INSTRUMENT, ls.at("instrument"), f"{lab} {ls.ident()}",
                              "instrument is declared", f'LIST instrument="{sym}" names no INSTRUMENT block'):
                 continue
-            if oracle is not None and inst.ok:
+            if oracle is not None and inst.ok and inst.v("ORACLE", "ref") in oracles:
                 iref = inst.v("ORACLE", "ref")
                 self.rule(iref == oref, E.ORACLE_MISMATCH, ls.at("instrument"), f"{lab} {ls.ident()}",
                           f"instrument oracle {iref} is the slab oracle",

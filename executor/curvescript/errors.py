@@ -59,7 +59,6 @@ UNKNOWN_INSTRUMENT = "CS401"
 ORACLE_MISMATCH = "CS402"
 BATCH_MISMATCH = "CS403"
 BAD_ROUTER_REF = "CS404"
-UNUSED_INSTRUMENT = "CS405"
 
 # -- CS5xx: relations between parameters ---------------------------------------------
 MARGIN_ORDER = "CS500"
@@ -111,7 +110,6 @@ TITLES: dict[str, str] = {
     ORACLE_MISMATCH: "slab oracle differs from the instrument's oracle",
     BATCH_MISMATCH: "slab batch window differs from the router's by more than 10 ms",
     BAD_ROUTER_REF: "router reference does not name the ROUTER block",
-    UNUSED_INSTRUMENT: "instrument traded by no slab",
     MARGIN_ORDER: "maintenance margin not below initial margin",
     FEE_ABOVE_CAP: "fee above its governance cap",
     REBATE_EXCEEDS_TAKER: "maker rebate larger than the taker fee",
