@@ -1,0 +1,756 @@
+"""The slab program (EXCHANGE §3): instruments, accounts, positions, fees, maker classes, risk,
+funding and anti-toxicity on top of the Cython matching core — all state in one arena.
+
+Shape of every transition (STYLE: "the state transition reads like a specification"):
+
+    validate inputs -> preview in the core (read-only) -> price the fills (fees, PnL, ARG)
+    -> risk and capacity checks -> apply in the core -> write slab records -> typed result
+
+Everything that can reject runs before the first write, so a rejected operation leaves the
+arena byte-identical (tests prove it by comparing ``arena_bytes()`` before and after).  The
+slab never moves router funds: results carry cash deltas for the router to apply.
+
+Persistence (DESIGN §5): ``arena_bytes()`` is the state; ``dirty_pages()`` lists the
+``PAGE_SIZE`` pages written since ``clear_dirty()``; ``Slab.from_arena(config, data)``
+rebuilds the identical slab (same book, same ids, same next ids).  The only Python-side state
+is derived lookup dicts (user -> account slot, (user, instrument) -> position slot), rebuilt
+from the arena by scanning slots in order.
+"""
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+from executor.errors import ErrorCode as E
+from executor.errors import ExecutorError
+from executor.matching.core import MatchingCore
+from executor.slab.config import CAP_TTL_MS_MAX, SlabConfig
+from executor.slab.layout import (
+    ACCOUNT_WORDS,
+    INSTRUMENT_WORDS,
+    PAGE_SIZE,
+    POSITION_WORDS,
+    SLAB_HEADER_WORDS,
+    WORD,
+    Layout,
+)
+from executor.slab.results import (
+    BatchOpenResult,
+    CancelResult,
+    CashDelta,
+    CommitResult,
+    Fill,
+    FundingResult,
+    PlaceResult,
+    ReleaseResult,
+    ReserveResult,
+    SlabResult,
+    TradePrint,
+)
+from executor.units import I64_MAX, bps_of, ceil_div, check_i64, notional
+
+__all__ = ["Slab", "BUY", "SELL", "GTC", "IOC", "FOK", "POST_ONLY", "DLP", "REG", "PAGE_SIZE"]
+
+BUY, SELL = 0, 1
+GTC, IOC, FOK, POST_ONLY = 0, 1, 2, 3
+REG, DLP = 0, 1           # maker classes (plan S4/S7): REG orders wait for batch_open
+SLAB_MAGIC = 0x534C41424844522E
+SLAB_VERSION = 1
+
+# slab header words
+_SH_MAGIC, _SH_VERSION, _SH_FPRINT, _SH_N_ACCOUNTS, _SH_N_POSITIONS = 0, 1, 2, 3, 4
+_SH_LAST_NOW, _SH_FEE_POOL, _SH_EPOCH = 5, 6, 7
+# instrument words
+(_I_TICK, _I_LOT, _I_MIN, _I_CS, _I_BAND, _I_HEARTBEAT, _I_FUND_INTERVAL, _I_ORACLE_PX,
+ _I_ORACLE_MS, _I_FUND_INDEX, _I_LAST_FUND_MS) = range(11)
+# account words
+_A_USER, _A_IN_USE, _A_COLLATERAL, _A_CASH, _A_CLASS, _A_FEES_PAID, _A_REBATES = range(7)
+# position words
+(_P_IN_USE, _P_ACCOUNT, _P_INSTR, _P_QTY, _P_ENTRY, _P_FUND_SNAP, _P_REALISED, _P_ARG_EPOCH,
+ _P_ARG_BUY, _P_ARG_SELL, _P_ARG_TAXED, _P_USER) = range(12)
+
+_SLAB_HDR = struct.Struct(f"<{SLAB_HEADER_WORDS}q")
+_INSTR = struct.Struct(f"<{INSTRUMENT_WORDS}q")
+_ACCOUNT = struct.Struct(f"<{ACCOUNT_WORDS}q")
+_POSITION = struct.Struct(f"<{POSITION_WORDS}q")
+
+
+class _Reject(Exception):
+    """Internal control flow: the operation is rejected with ``code`` before any write."""
+
+    def __init__(self, code: E) -> None:
+        self.code = code
+
+
+@dataclass
+class _Priced:
+    """Effects of a set of fills, computed before anything is written."""
+
+    positions: dict          # (user, instr) -> new position record (list of words)
+    cash: dict               # user -> cash delta
+    fees: dict               # user -> fees paid (negative = rebate received)
+    fills: list
+    fee_pool: int
+    arg_tax: int
+
+
+class Slab:
+    """One slab: a fixed arena plus the program that interprets it (see module docstring)."""
+
+    PAGE_SIZE = PAGE_SIZE
+
+    def __init__(self, config: SlabConfig, *, _data: bytes | None = None) -> None:
+        layout = config.validate()
+        self.config = config
+        self.layout: Layout = layout
+        if _data is None:
+            self._arena = bytearray(layout.size)
+        else:
+            if len(_data) != layout.size:
+                raise ExecutorError(E.ARENA_MISMATCH, f"{len(_data)} != {layout.size} bytes")
+            self._arena = bytearray(_data)
+        self._mv = memoryview(self._arena)
+        self.core = MatchingCore(self._arena, layout)
+        self._fprint = int.from_bytes(config.fingerprint()[:8], "little", signed=True)
+        self._accounts: dict[int, int] = {}
+        self._positions: dict[tuple[int, int], int] = {}
+        self._user_positions: dict[int, list[tuple[int, int]]] = {}
+        if _data is None:
+            self._format()
+        else:
+            self._load()
+
+    # ------------------------------------------------------------------ construction / state
+    @classmethod
+    def from_arena(cls, config: SlabConfig, data) -> "Slab":
+        """Rebuild a slab bit-for-bit from persisted arena bytes (DESIGN §5)."""
+        slab = cls(config, _data=bytes(data))
+        slab.clear_dirty()
+        return slab
+
+    def _format(self) -> None:
+        cfg = self.config
+        self.core.format(cfg.freeze_ms, cfg.freeze_top_k)
+        hdr = [0] * SLAB_HEADER_WORDS
+        hdr[_SH_MAGIC], hdr[_SH_VERSION], hdr[_SH_FPRINT] = SLAB_MAGIC, SLAB_VERSION, self._fprint
+        self._put(_SLAB_HDR, self.layout.slab_header, hdr)
+        for i, ins in enumerate(cfg.instruments):
+            rec = [0] * INSTRUMENT_WORDS
+            rec[_I_TICK], rec[_I_LOT], rec[_I_MIN], rec[_I_CS] = (ins.tick_e6, ins.lot,
+                                                                   ins.min_size, ins.contract_size)
+            rec[_I_BAND], rec[_I_HEARTBEAT] = ins.band_bps, ins.oracle_heartbeat_ms
+            rec[_I_FUND_INTERVAL] = ins.funding_interval_ms
+            self._put(_INSTR, self._ioff(i), rec)
+        self.core.mark_dirty(0, self.layout.size)
+
+    def _load(self) -> None:
+        hdr = self._hdr()
+        if (not self.core.check_header() or hdr[_SH_MAGIC] != SLAB_MAGIC
+                or hdr[_SH_VERSION] != SLAB_VERSION or hdr[_SH_FPRINT] != self._fprint):
+            raise ExecutorError(E.ARENA_MISMATCH, "header or config fingerprint differs")
+        for slot in range(hdr[_SH_N_ACCOUNTS]):
+            self._accounts[self._get(_ACCOUNT, self._aoff(slot))[_A_USER]] = slot
+        for slot in range(hdr[_SH_N_POSITIONS]):
+            rec = self._get(_POSITION, self._poff(slot))
+            self._index_position(rec[_P_USER], rec[_P_INSTR], slot)
+
+    def arena_bytes(self) -> memoryview:
+        """The persisted state: a read-only view of the whole arena."""
+        return self._mv.toreadonly()
+
+    def dirty_pages(self) -> list[int]:
+        """Indices of ``PAGE_SIZE`` pages written since the last ``clear_dirty()``, ascending."""
+        return self.core.dirty_pages()
+
+    def page(self, index: int) -> bytes:
+        return bytes(self._mv[index * PAGE_SIZE:(index + 1) * PAGE_SIZE])
+
+    def clear_dirty(self) -> None:
+        self.core.clear_dirty()
+
+    # ------------------------------------------------------------------ record access
+    def _get(self, st: struct.Struct, off: int) -> list:
+        return list(st.unpack_from(self._arena, off))
+
+    def _put(self, st: struct.Struct, off: int, rec: list) -> None:
+        st.pack_into(self._arena, off, *rec)
+        self.core.mark_dirty(off, st.size)
+
+    def _hdr(self) -> list:
+        return self._get(_SLAB_HDR, self.layout.slab_header)
+
+    def _ioff(self, i: int) -> int:
+        return self.layout.instrument_records + i * INSTRUMENT_WORDS * WORD
+
+    def _aoff(self, slot: int) -> int:
+        return self.layout.account_records + slot * ACCOUNT_WORDS * WORD
+
+    def _poff(self, slot: int) -> int:
+        return self.layout.position_records + slot * POSITION_WORDS * WORD
+
+    def _index_position(self, user: int, instr: int, slot: int) -> None:
+        self._positions[(user, instr)] = slot
+        self._user_positions.setdefault(user, []).append((instr, slot))
+
+    def _instrument(self, instr: int) -> list:
+        if not isinstance(instr, int) or not 0 <= instr < len(self.config.instruments):
+            raise _Reject(E.UNKNOWN_INSTRUMENT)
+        return self._get(_INSTR, self._ioff(instr))
+
+    def _account(self, user: int) -> list:
+        slot = self._accounts.get(user)
+        if slot is None:
+            raise _Reject(E.UNKNOWN_ACCOUNT)
+        return self._get(_ACCOUNT, self._aoff(slot))
+
+    def _position(self, user: int, instr: int) -> list:
+        slot = self._positions.get((user, instr))
+        if slot is None:
+            rec = [0] * POSITION_WORDS
+            rec[_P_INSTR], rec[_P_USER] = instr, user
+            rec[_P_ACCOUNT] = self._accounts.get(user, -1)
+            return rec
+        return self._get(_POSITION, self._poff(slot))
+
+    def _check_time(self, now_ms: int) -> None:
+        if now_ms < self._hdr()[_SH_LAST_NOW]:
+            raise _Reject(E.TIME_WENT_BACKWARDS)
+
+    def _touch_time(self, now_ms: int) -> None:
+        hdr = self._hdr()
+        if hdr[_SH_LAST_NOW] != now_ms:
+            hdr[_SH_LAST_NOW] = now_ms
+            self._put(_SLAB_HDR, self.layout.slab_header, hdr)
+
+    def _fresh_oracle(self, ins: list, now_ms: int) -> int:
+        """The oracle price, failing closed when missing or stale (seed 001 T1)."""
+        if ins[_I_ORACLE_MS] == 0 or ins[_I_ORACLE_PX] <= 0:
+            raise _Reject(E.ORACLE_MISSING)
+        if now_ms - ins[_I_ORACLE_MS] > ins[_I_HEARTBEAT]:
+            raise _Reject(E.ORACLE_STALE)
+        return ins[_I_ORACLE_PX]
+
+    def _check_order_shape(self, ins: list, price_e6: int, qty_lots: int) -> None:
+        """Tick/lot/min-size checks (plan S3)."""
+        if qty_lots <= 0:
+            raise _Reject(E.QTY_NOT_POSITIVE)
+        if price_e6 <= 0:
+            raise _Reject(E.PRICE_NOT_POSITIVE)
+        if price_e6 % ins[_I_TICK]:
+            raise _Reject(E.PRICE_NOT_TICK_ALIGNED)
+        if qty_lots % ins[_I_LOT]:
+            raise _Reject(E.QTY_NOT_LOT_ALIGNED)
+        if qty_lots < ins[_I_MIN]:
+            raise _Reject(E.BELOW_MIN_SIZE)
+
+    @staticmethod
+    def _check_band(ins: list, oracle_px: int, price_e6: int) -> None:
+        if abs(price_e6 - oracle_px) * 10_000 > ins[_I_BAND] * oracle_px:
+            raise _Reject(E.PRICE_OUT_OF_BAND)
+
+    # ------------------------------------------------------------------ accounting
+    def _epoch(self, now_ms: int) -> int:
+        return now_ms // self.config.reservation_batch_ms
+
+    @staticmethod
+    def _apply_position(pos: list, dq: int, px: int, cs: int) -> int:
+        """Apply a signed fill to a position; returns realised PnL in atoms (plan S10).
+
+        Entry is the VWAP of the open side, rounded against the holder (up for longs, down for
+        shorts).  Reductions realise ``notional(closed, px - entry)`` (floored: exchange's
+        favour, EXCHANGE §6 "partial position reductions realise PnL"); a flip closes the whole
+        position and opens the remainder at ``px``.
+        """
+        q, entry = pos[_P_QTY], pos[_P_ENTRY]
+        realised = 0
+        if q == 0 or (q > 0) == (dq > 0):
+            new_q = q + dq
+            num = abs(q) * entry + abs(dq) * px
+            entry = ceil_div(num, abs(new_q)) if new_q > 0 else num // abs(new_q)
+        else:
+            closed = min(abs(q), abs(dq))
+            sign = 1 if q > 0 else -1
+            realised = notional(sign * closed, px - entry, cs)
+            new_q = q + dq
+            if new_q == 0:
+                entry = 0
+            elif (new_q > 0) != (q > 0):
+                entry = px
+        pos[_P_QTY] = check_i64(new_q)
+        pos[_P_ENTRY] = entry
+        pos[_P_REALISED] = check_i64(pos[_P_REALISED] + realised)
+        return realised
+
+    @staticmethod
+    def _settle_funding(pos: list, index: int, cs: int) -> int:
+        """Lazy funding through the cumulative index (RM6): returns the cash delta (payers
+        rounded up, receivers down) and moves the snapshot, so each interval applies once."""
+        owed = notional(pos[_P_QTY], index - pos[_P_FUND_SNAP], cs, round_up=True)
+        pos[_P_FUND_SNAP] = index
+        return -owed
+
+    def _arg_tax(self, pos: list, side: int, q: int, px: int, cs: int, epoch: int) -> int:
+        """Aggressor round-trip guard: within an epoch, overlap of a taker's buys and sells on
+        an instrument is taxed at ``arg_tax_bps``; each unit of overlap once (EXCHANGE §6)."""
+        if pos[_P_ARG_EPOCH] != epoch:
+            pos[_P_ARG_EPOCH], pos[_P_ARG_BUY], pos[_P_ARG_SELL], pos[_P_ARG_TAXED] = epoch, 0, 0, 0
+        if side == BUY:
+            pos[_P_ARG_BUY] += q
+        else:
+            pos[_P_ARG_SELL] += q
+        overlap = min(pos[_P_ARG_BUY], pos[_P_ARG_SELL])
+        new_units = overlap - pos[_P_ARG_TAXED]
+        pos[_P_ARG_TAXED] = overlap
+        if new_units <= 0 or self.config.arg_tax_bps == 0:
+            return 0
+        return bps_of(notional(new_units, px, cs, round_up=True), self.config.arg_tax_bps,
+                      round_up=True)
+
+    def _price_fills(self, instr: int, ins: list, taker: int, side: int, raw_fills: list,
+                     now_ms: int) -> _Priced:
+        """Fees, rebates (JIT rule), ARG tax, funding settlement and PnL of ``raw_fills``."""
+        cfg = self.config
+        cs, index = ins[_I_CS], ins[_I_FUND_INDEX]
+        epoch = self._epoch(now_ms)
+        batch_open_ms = self.core.batch_open_ms
+        positions: dict = {}
+        cash: dict = {}
+        fees: dict = {}
+        fills = []
+        fee_pool = arg_total = 0
+
+        def pos_of(user: int) -> list:
+            key = (user, instr)
+            if key not in positions:
+                p = self._position(user, instr)
+                cash[user] = cash.get(user, 0) + self._settle_funding(p, index, cs)
+                positions[key] = p
+            return positions[key]
+
+        tdq = 1 if side == BUY else -1
+        for maker_id, maker_user, px, q, maker_created_ms in raw_fills:
+            n_up = notional(q, px, cs, round_up=True)
+            taker_fee = bps_of(n_up, cfg.taker_fee_bps, round_up=True)
+            if cfg.maker_fee_bps >= 0:
+                maker_fee = bps_of(n_up, cfg.maker_fee_bps, round_up=True)
+            else:
+                rebate = bps_of(notional(q, px, cs), -cfg.maker_fee_bps, round_up=False)
+                if cfg.jit_penalty and maker_created_ms >= batch_open_ms:
+                    rebate = 0      # JIT: created at/after the batch opened earns no rebate
+                maker_fee = -rebate
+            tp = pos_of(taker)
+            mp = pos_of(maker_user)
+            t_real = self._apply_position(tp, tdq * q, px, cs)
+            m_real = self._apply_position(mp, -tdq * q, px, cs)
+            tax = self._arg_tax(tp, side, q, px, cs, epoch)
+            cash[taker] = cash.get(taker, 0) + t_real - taker_fee - tax
+            cash[maker_user] = cash.get(maker_user, 0) + m_real - maker_fee
+            fees[taker] = fees.get(taker, 0) + taker_fee
+            fees[maker_user] = fees.get(maker_user, 0) + maker_fee
+            fee_pool += taker_fee + maker_fee + tax
+            arg_total += tax
+            fills.append(Fill(maker_id, maker_user, taker, px, q, maker_fee, taker_fee))
+        return _Priced(positions, cash, fees, fills, fee_pool, arg_total)
+
+    def _margin(self, user: int, overlay: dict | None = None, cash_delta: int = 0,
+                extra: tuple[int, int] | None = None) -> tuple[int, int]:
+        """(equity, IM) of ``user`` on this slab: equity = collateral + cash + uPnL - unsettled
+        funding; IM = sum over instruments of notional(|qty|, oracle) * imr_bps, each
+        instrument on its own (never netted across instruments, EXCHANGE §6).  ``overlay``
+        replaces position records; ``extra`` = (instr, signed qty) adds a hypothetical fill of
+        a resting order at the oracle price."""
+        acct = self._account(user)
+        equity = acct[_A_COLLATERAL] + acct[_A_CASH] + cash_delta
+        im = 0
+        instrs = {i: self._get(_POSITION, self._poff(s))
+                  for i, s in self._user_positions.get(user, [])}
+        if overlay:
+            for (u, i), rec in overlay.items():
+                if u == user:
+                    instrs[i] = rec
+        if extra is not None and extra[0] not in instrs:
+            instrs[extra[0]] = self._position(user, extra[0])
+        for i in sorted(instrs):
+            rec = instrs[i]
+            ins = self._get(_INSTR, self._ioff(i))
+            mark, cs = ins[_I_ORACLE_PX], ins[_I_CS]
+            qty = rec[_P_QTY] + (extra[1] if extra is not None and extra[0] == i else 0)
+            equity += notional(rec[_P_QTY], mark - rec[_P_ENTRY], cs) if rec[_P_QTY] else 0
+            equity -= notional(rec[_P_QTY], ins[_I_FUND_INDEX] - rec[_P_FUND_SNAP], cs,
+                               round_up=True)
+            im += bps_of(notional(abs(qty), mark, cs, round_up=True), self.config.imr_bps,
+                         round_up=True)
+        return equity, im
+
+    def _check_taker_margin(self, user: int, priced: _Priced) -> None:
+        """RM1-RM3: recompute before and after; reject a fill that leaves the account below IM
+        unless it reduces the requirement (closing trades stay possible)."""
+        _eq0, im0 = self._margin(user)
+        eq1, im1 = self._margin(user, priced.positions, priced.cash.get(user, 0))
+        if eq1 < im1 and im1 > im0:
+            raise _Reject(E.MARGIN_INSUFFICIENT)
+
+    def _need_position_slots(self, keys) -> None:
+        missing = sum(1 for k in set(keys) if k not in self._positions)
+        if self._hdr()[_SH_N_POSITIONS] + missing > self.layout.positions:
+            raise _Reject(E.POOL_FULL_POSITIONS)
+
+    def _write_effects(self, priced: _Priced, extra_keys=()) -> None:
+        """Write positions, cash and fee totals (only after every check passed)."""
+        hdr = self._hdr()
+        for key in sorted(set(priced.positions) | set(extra_keys)):
+            rec = priced.positions.get(key) or self._position(*key)
+            slot = self._positions.get(key)
+            if slot is None:
+                slot = hdr[_SH_N_POSITIONS]
+                hdr[_SH_N_POSITIONS] += 1
+                rec[_P_IN_USE] = 1
+                rec[_P_ACCOUNT] = self._accounts[key[0]]
+                self._index_position(key[0], key[1], slot)
+            self._put(_POSITION, self._poff(slot), rec)
+        for user in sorted(priced.cash):
+            aslot = self._accounts[user]
+            acct = self._get(_ACCOUNT, self._aoff(aslot))
+            acct[_A_CASH] = check_i64(acct[_A_CASH] + priced.cash[user])
+            fee = priced.fees.get(user, 0)
+            if fee >= 0:
+                acct[_A_FEES_PAID] += fee
+            else:
+                acct[_A_REBATES] -= fee
+            self._put(_ACCOUNT, self._aoff(aslot), acct)
+        hdr[_SH_FEE_POOL] = check_i64(hdr[_SH_FEE_POOL] + priced.fee_pool)
+        self._put(_SLAB_HDR, self.layout.slab_header, hdr)
+
+    def _trades_since(self, seq: int) -> tuple[TradePrint, ...]:
+        return tuple(TradePrint(*t) for t in self.core.trades_since(seq))
+
+    # ------------------------------------------------------------------ router-facing operations
+    def set_collateral(self, user: int, amount_atoms: int, *, maker_class: int | None = None,
+                       now_ms: int = 0) -> SlabResult:
+        """Record the router's escrow balance for ``user`` (read-only to the slab, P4) and
+        optionally its maker class; creates the account on first use."""
+        try:
+            self._check_time(now_ms)
+            if not 0 < user <= I64_MAX or not 0 <= amount_atoms <= I64_MAX:
+                raise _Reject(E.BAD_ARGUMENT)
+            if maker_class not in (None, REG, DLP):
+                raise _Reject(E.BAD_ARGUMENT)
+            slot = self._accounts.get(user)
+            hdr = self._hdr()
+            if slot is None:
+                if hdr[_SH_N_ACCOUNTS] >= self.layout.accounts:
+                    raise _Reject(E.POOL_FULL_ACCOUNTS)
+                slot = hdr[_SH_N_ACCOUNTS]
+                hdr[_SH_N_ACCOUNTS] += 1
+                self._put(_SLAB_HDR, self.layout.slab_header, hdr)
+                self._accounts[user] = slot
+                acct = [0] * ACCOUNT_WORDS
+                acct[_A_USER], acct[_A_IN_USE] = user, 1
+            else:
+                acct = self._get(_ACCOUNT, self._aoff(slot))
+            acct[_A_COLLATERAL] = amount_atoms
+            if maker_class is not None:
+                acct[_A_CLASS] = maker_class
+            self._put(_ACCOUNT, self._aoff(slot), acct)
+            self._touch_time(now_ms)
+            return SlabResult()
+        except _Reject as r:
+            return SlabResult(r.code)
+
+    def update_oracle(self, instrument: int, price_e6: int, *, now_ms: int) -> FundingResult:
+        """Oracle price from an authorised feeder (authorisation is the router's job)."""
+        try:
+            self._check_time(now_ms)
+            ins = self._instrument(instrument)
+            if price_e6 <= 0:
+                raise _Reject(E.PRICE_NOT_POSITIVE)
+            ins[_I_ORACLE_PX], ins[_I_ORACLE_MS] = price_e6, max(now_ms, 1)
+            self._put(_INSTR, self._ioff(instrument), ins)
+            self._touch_time(now_ms)
+            return FundingResult(instrument=instrument, funding_index_e6=ins[_I_FUND_INDEX])
+        except _Reject as r:
+            return FundingResult(r.code, instrument=instrument)
+
+    def place_order(self, user: int, instrument: int, side: int, price_e6: int, qty_lots: int,
+                    *, tif: int = GTC, now_ms: int, reduce_only: bool = False,
+                    fee_cap_taker_bps: int | None = None) -> PlaceResult:
+        """Limit order (GTC / IOC / FOK / POST_ONLY).  DLP accounts rest LIVE at once, REG
+        accounts rest PENDING until the next ``batch_open`` (plan S4/S7/M2); the crossing part
+        of any order trades at once as a taker."""
+        try:
+            self._check_time(now_ms)
+            ins = self._instrument(instrument)
+            acct = self._account(user)
+            if side not in (BUY, SELL):
+                raise _Reject(E.BAD_SIDE)
+            if tif not in (GTC, IOC, FOK, POST_ONLY):
+                raise _Reject(E.BAD_TIME_IN_FORCE)
+            self._check_order_shape(ins, price_e6, qty_lots)
+            oracle = self._fresh_oracle(ins, now_ms)
+            self._check_band(ins, oracle, price_e6)
+            cap = self.config.fee_cap_taker_bps if fee_cap_taker_bps is None else fee_cap_taker_bps
+            if self.config.taker_fee_bps > cap:
+                raise _Reject(E.FEE_CAP_EXCEEDED)
+            if reduce_only:
+                q = self._position(user, instrument)[_P_QTY]
+                if q == 0 or (q > 0) == (side == BUY) or qty_lots > abs(q):
+                    raise _Reject(E.REDUCE_ONLY_WOULD_INCREASE)
+            rc = self.core.preview_place(instrument, user, side, price_e6, qty_lots, tif, now_ms)
+            if rc < 0:
+                raise _Reject(E(-rc))
+            filled = self.core.last_filled
+            priced = self._price_fills(instrument, ins, user, side, self.core.fills(), now_ms)
+            if filled:
+                self._check_taker_margin(user, priced)
+            rests = tif in (GTC, POST_ONLY) and filled < qty_lots
+            if rests:
+                # maker-side check at placement: IM if the resting rest filled at the oracle
+                sq = (qty_lots - filled) * (1 if side == BUY else -1)
+                eq, im = self._margin(user, priced.positions, priced.cash.get(user, 0),
+                                      (instrument, sq))
+                if eq < im:
+                    raise _Reject(E.MARGIN_INSUFFICIENT)
+            keys = list(priced.positions) + [(user, instrument)]
+            self._need_position_slots(keys)
+            seq0 = self.core.stats()["trade_seq"]
+            pending = acct[_A_CLASS] == REG
+            rc = self.core.place(instrument, user, side, price_e6, qty_lots, tif, pending, now_ms)
+            if rc != 0:  # preview and apply are the same code path; this cannot differ
+                raise ExecutorError(E.INTERNAL, f"place diverged from preview: {rc}")
+            self._write_effects(priced, [(user, instrument)])
+            self._touch_time(now_ms)
+            rested = self.core.last_rested
+            return PlaceResult(
+                order_id=self.core.last_id, filled_qty=filled, rested_qty=rested,
+                pending=bool(rested) and pending, fills=tuple(priced.fills),
+                trades=self._trades_since(seq0),
+                cash_deltas=tuple(CashDelta(u, d) for u, d in sorted(priced.cash.items())),
+                fee_pool_delta_atoms=priced.fee_pool, arg_tax_atoms=priced.arg_tax)
+        except _Reject as r:
+            return PlaceResult(r.code)
+
+    def cancel_order(self, user: int, order_id: int, *, now_ms: int) -> CancelResult:
+        """Cancel; idempotent for closed orders.  A partly reserved order keeps only its held
+        part until the holds resolve (EXCHANGE §3)."""
+        try:
+            self._check_time(now_ms)
+            rc = self.core.cancel(order_id, user)
+            if rc < 0:
+                raise _Reject(E(-rc))
+            if rc == 0:
+                self._touch_time(now_ms)
+            return CancelResult(order_id=order_id, noop=rc == 1)
+        except _Reject as r:
+            return CancelResult(r.code, order_id=order_id)
+
+    def modify_order(self, user: int, order_id: int, price_e6: int, qty_lots: int, *,
+                     now_ms: int) -> CancelResult:
+        """Size down at the same price keeps priority; a price change (or size up) re-queues
+        the order at the tail and must not cross."""
+        try:
+            self._check_time(now_ms)
+            o = self.core.order(order_id)
+            if o is None:
+                raise _Reject(E.UNKNOWN_ORDER)
+            ins = self._instrument(o[2])
+            self._check_order_shape(ins, price_e6, qty_lots)
+            if price_e6 != o[4]:
+                self._check_band(ins, self._fresh_oracle(ins, now_ms), price_e6)
+            rc = self.core.modify(order_id, user, price_e6, qty_lots, now_ms)
+            if rc < 0:
+                raise _Reject(E(-rc))
+            self._touch_time(now_ms)
+            return CancelResult(order_id=order_id)
+        except _Reject as r:
+            return CancelResult(r.code, order_id=order_id)
+
+    def reserve(self, user: int, instrument: int, side: int, qty_lots: int, limit_px_e6: int,
+                *, now_ms: int, ttl_ms: int) -> ReserveResult:
+        """Hold contra LIVE liquidity up to the limit, capturing maker prices (plan S8/M4/M5).
+
+        Returns what was held (possibly less than asked: the router picks across slabs),
+        the VWAP and worst price, and ``max_charge`` = taker fees + ARG tax bound + initial
+        margin on the held notional at the captured prices."""
+        try:
+            self._check_time(now_ms)
+            ins = self._instrument(instrument)
+            self._account(user)
+            if side not in (BUY, SELL):
+                raise _Reject(E.BAD_SIDE)
+            self._check_order_shape(ins, limit_px_e6, qty_lots)
+            if not 0 < ttl_ms <= CAP_TTL_MS_MAX:
+                raise _Reject(E.BAD_ARGUMENT)
+            oracle = self._fresh_oracle(ins, now_ms)
+            rc = self.core.preview_reserve(instrument, user, side, qty_lots, limit_px_e6)
+            if rc < 0:
+                raise _Reject(E(-rc))
+            rc = self.core.reserve(instrument, user, side, qty_lots, limit_px_e6, now_ms,
+                                   now_ms + ttl_ms, oracle, self._epoch(now_ms))
+            if rc != 0:
+                raise ExecutorError(E.INTERNAL, f"reserve diverged from preview: {rc}")
+            self._touch_time(now_ms)
+            hold = self.core.reservation(self.core.last_id)
+            slices = tuple(hold[12])
+            cs = ins[_I_CS]
+            held = hold[6]
+            pq = sum(q * p for _o, q, p in slices)
+            vwap = ceil_div(pq, held) if side == BUY else pq // held
+            n_up = sum(notional(q, p, cs, round_up=True) for _o, q, p in slices)
+            cfg = self.config
+            max_charge = (bps_of(n_up, cfg.taker_fee_bps, round_up=True)
+                          + bps_of(n_up, cfg.arg_tax_bps, round_up=True)
+                          + bps_of(n_up, cfg.imr_bps, round_up=True))
+            return ReserveResult(hold_id=hold[0], held_qty=held, vwap_px_e6=vwap,
+                                 worst_px_e6=hold[10], max_charge_atoms=max_charge,
+                                 expiry_ms=hold[7], slices=slices)
+        except _Reject as r:
+            return ReserveResult(r.code)
+
+    def commit(self, hold_id: int, *, now_ms: int, fee_cap_maker_bps: int | None = None,
+               fee_cap_taker_bps: int | None = None) -> CommitResult:
+        """Fill the held slices at their captured prices (S9), at most once (F3).
+
+        Rejects (no state change) on: unknown/closed hold, expiry, stale oracle, kill band
+        (oracle now vs oracle at reserve, EXCHANGE §6), fee caps (ADV3), taker margin."""
+        try:
+            self._check_time(now_ms)
+            hold = self.core.reservation(hold_id)
+            if hold is None:
+                rc = self.core.commit(hold_id, now_ms)  # no hold: returns a code, writes nothing
+                raise _Reject(E(-rc) if rc < 0 else E.INTERNAL)
+            _id, user, instr, side = hold[0], hold[1], hold[2], hold[3]
+            expiry_ms, oracle_at_reserve = hold[7], hold[8]
+            if now_ms > expiry_ms:
+                raise _Reject(E.RESERVATION_EXPIRED)
+            ins = self._instrument(instr)
+            oracle = self._fresh_oracle(ins, now_ms)
+            if abs(oracle - oracle_at_reserve) * 10_000 > self.config.kill_band_bps * oracle_at_reserve:
+                raise _Reject(E.KILL_BAND)
+            cfg = self.config
+            mcap = cfg.fee_cap_maker_bps if fee_cap_maker_bps is None else fee_cap_maker_bps
+            tcap = cfg.fee_cap_taker_bps if fee_cap_taker_bps is None else fee_cap_taker_bps
+            if cfg.maker_fee_bps > mcap or cfg.taker_fee_bps > tcap:
+                raise _Reject(E.FEE_CAP_EXCEEDED)
+            raw = []
+            for maker_id, q, px in hold[12]:
+                o = self.core.order(maker_id)
+                raw.append((maker_id, o[1], px, q, o[8]))
+            priced = self._price_fills(instr, ins, user, side, raw, now_ms)
+            self._check_taker_margin(user, priced)
+            self._need_position_slots(priced.positions)
+            seq0 = self.core.stats()["trade_seq"]
+            rc = self.core.commit(hold_id, now_ms)
+            if rc != 0:
+                raise ExecutorError(E.INTERNAL, f"commit failed after checks: {rc}")
+            self._write_effects(priced)
+            self._touch_time(now_ms)
+            return CommitResult(
+                hold_id=hold_id, filled_qty=hold[6], fills=tuple(priced.fills),
+                trades=self._trades_since(seq0),
+                cash_deltas=tuple(CashDelta(u, d) for u, d in sorted(priced.cash.items())),
+                fee_pool_delta_atoms=priced.fee_pool, arg_tax_atoms=priced.arg_tax)
+        except _Reject as r:
+            return CommitResult(r.code, hold_id=hold_id)
+
+    def release(self, hold_id: int, *, now_ms: int) -> ReleaseResult:
+        """Give held quantity back; idempotent (R8, F2): releasing a closed hold is a no-op."""
+        try:
+            self._check_time(now_ms)
+            rc = self.core.release(hold_id)
+            if rc < 0:
+                raise _Reject(E(-rc))
+            if rc == 0:
+                self._touch_time(now_ms)
+            return ReleaseResult(hold_id=hold_id, noop=rc == 1)
+        except _Reject as r:
+            return ReleaseResult(r.code, hold_id=hold_id)
+
+    def batch_open(self, *, now_ms: int) -> BatchOpenResult:
+        """Epoch boundary (DESIGN §3): release holds past their TTL in hold-id order (F1),
+        promote PENDING orders in FIFO order (S7), open the freeze window, move the epoch
+        (which resets the aggressor ledger lazily)."""
+        try:
+            self._check_time(now_ms)
+        except _Reject as r:
+            return BatchOpenResult(r.code)
+        expired = tuple(self.core.expired_reservations(now_ms))
+        for hold_id in expired:
+            self.core.release(hold_id)
+        promoted = self.core.batch_open(now_ms)
+        cancelled = tuple(self.core.cancelled_ids())
+        hdr = self._hdr()
+        hdr[_SH_EPOCH] = self._epoch(now_ms)
+        hdr[_SH_LAST_NOW] = now_ms
+        self._put(_SLAB_HDR, self.layout.slab_header, hdr)
+        return BatchOpenResult(promoted=promoted, cancelled_order_ids=cancelled,
+                               expired_hold_ids=expired)
+
+    def apply_funding(self, instrument: int, rate_ppm: int, *, now_ms: int) -> FundingResult:
+        """Advance the instrument's cumulative funding index by ``oracle * rate_ppm / 1e6``
+        (price_e6 units per base unit; conventional sign: positive rate = longs pay shorts).
+        At most once per ``funding_interval_ms`` (RM6); positions settle lazily on touch."""
+        try:
+            self._check_time(now_ms)
+            ins = self._instrument(instrument)
+            oracle = self._fresh_oracle(ins, now_ms)
+            if ins[_I_LAST_FUND_MS] and now_ms < ins[_I_LAST_FUND_MS] + ins[_I_FUND_INTERVAL]:
+                raise _Reject(E.FUNDING_NOT_DUE)
+            if abs(rate_ppm) > 1_000_000:
+                raise _Reject(E.BAD_ARGUMENT)
+            delta = (oracle * rate_ppm) // 1_000_000
+            ins[_I_FUND_INDEX] = check_i64(ins[_I_FUND_INDEX] + delta)
+            ins[_I_LAST_FUND_MS] = now_ms
+            self._put(_INSTR, self._ioff(instrument), ins)
+            self._touch_time(now_ms)
+            return FundingResult(instrument=instrument, funding_index_e6=ins[_I_FUND_INDEX],
+                                 delta_e6=delta)
+        except _Reject as r:
+            return FundingResult(r.code, instrument=instrument)
+
+    # ------------------------------------------------------------------ reads
+    def best_bid(self, instrument: int):
+        return self.core.best_bid(instrument)
+
+    def best_ask(self, instrument: int):
+        return self.core.best_ask(instrument)
+
+    def depth(self, instrument: int, side: int, levels: int = 10):
+        """L2 depth of resting ``side`` excluding reserved quantity (S8)."""
+        return self.core.depth(instrument, side, levels)
+
+    def order(self, order_id: int):
+        return self.core.order(order_id)
+
+    def hold(self, hold_id: int):
+        return self.core.reservation(hold_id)
+
+    def position(self, user: int, instrument: int) -> dict:
+        rec = self._position(user, instrument)
+        return {"qty_lots": rec[_P_QTY], "entry_px_e6": rec[_P_ENTRY],
+                "realised_pnl_atoms": rec[_P_REALISED], "funding_snapshot_e6": rec[_P_FUND_SNAP],
+                "arg_epoch": rec[_P_ARG_EPOCH], "arg_buy_lots": rec[_P_ARG_BUY],
+                "arg_sell_lots": rec[_P_ARG_SELL], "arg_taxed_lots": rec[_P_ARG_TAXED]}
+
+    def account(self, user: int) -> dict:
+        try:
+            acct = self._account(user)
+        except _Reject:
+            return {}
+        return {"collateral_atoms": acct[_A_COLLATERAL], "cash_atoms": acct[_A_CASH],
+                "maker_class": acct[_A_CLASS], "fees_paid_atoms": acct[_A_FEES_PAID],
+                "rebates_atoms": acct[_A_REBATES]}
+
+    def margin(self, user: int) -> tuple[int, int, int]:
+        """(equity_atoms, im_atoms, mm_atoms) of ``user`` on this slab (RM1-RM3)."""
+        equity, im = self._margin(user)
+        mm = 0
+        for i, slot in self._user_positions.get(user, []):
+            rec = self._get(_POSITION, self._poff(slot))
+            ins = self._get(_INSTR, self._ioff(i))
+            mm += bps_of(notional(abs(rec[_P_QTY]), ins[_I_ORACLE_PX], ins[_I_CS], round_up=True),
+                         self.config.mmr_bps, round_up=True)
+        return equity, im, mm
+
+    @property
+    def fee_pool_atoms(self) -> int:
+        return self._hdr()[_SH_FEE_POOL]
