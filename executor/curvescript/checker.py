@@ -18,6 +18,7 @@ compiled configuration and the layout model, never on how the source was laid ou
 """
 from __future__ import annotations
 
+import importlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,6 +77,8 @@ class _Stmt:
         for k in self.spec.key.split(","):
             v = self.values.get(k)
             parts.append(encode_pubkey(v) if isinstance(v, bytes) else str(v))
+        if len(parts) > 1:
+            parts.sort()  # a multi-part key (CORRELATION a,b) names an unordered pair
         return f"{self.spec.keyword}[{','.join(parts)}]"
 
 
@@ -341,7 +344,7 @@ class _Checker:
             for arg in ("a", "b"):
                 sym = c.values[arg]
                 ok &= self.rule(sym in insts, E.UNKNOWN_INSTRUMENT, c.at(arg), f"ROUTER {c.ident()}",
-                                f"{arg}={sym} is declared", f'CORRELATION {arg}="{sym}" names no INSTRUMENT block')
+                                f"{sym} is declared", f'CORRELATION {arg}="{sym}" names no INSTRUMENT block')
             if a == b:
                 self.err(c.at("b"), E.DUPLICATE_NAME, f"CORRELATION names {a} twice; a and b must differ")
                 continue
@@ -511,8 +514,8 @@ class _Checker:
         name = "executor.slab.layout"
         if layout is None:
             try:
-                from executor.slab import layout as real_layout  # lazy: owned by the slab module
-                layout = real_layout
+                # lazy: the layout belongs to the slab module and may not be built yet
+                layout = importlib.import_module("executor.slab.layout")
             except ImportError as exc:
                 if slabs:
                     self.err(slabs[0].pos, E.LAYOUT_UNAVAILABLE,

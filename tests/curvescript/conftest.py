@@ -1,7 +1,21 @@
-"""Make ``cs_helpers`` importable by plain name (the suite runs with --import-mode=importlib)."""
+"""CurveScript test fixtures; also makes ``cs_helpers`` importable (--import-mode=importlib)."""
 import sys
 from pathlib import Path
+
+import pytest
 
 _HERE = str(Path(__file__).resolve().parent)
 if _HERE not in sys.path:
     sys.path.insert(0, _HERE)
+
+from cs_helpers import DEVNET_CURVE, compile_stub  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def devnet_source() -> str:
+    return DEVNET_CURVE.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def devnet_compiled(devnet_source):
+    return compile_stub(devnet_source)
