@@ -26,6 +26,29 @@ def _random_op(rng: random.Random) -> tuple:
             rng.randint(0, 3))
 
 
+def _check_invariants(snap):
+    """EXCHANGE §4 in the core: reserved_qty <= qty, level sums, book never crossed, holds
+    sum their slices, pending orders sit outside the LIVE book."""
+    books, holds, *_ = snap
+    live_ids = set()
+    for (bids, asks), pending in books:
+        for levels in (bids, asks):
+            prices = [lv[0] for lv in levels]
+            assert prices == sorted(prices, reverse=levels is bids)
+            for _price, total, reserved, orders in levels:
+                assert total == sum(o[2] for o in orders)
+                assert reserved == sum(o[3] for o in orders)
+                for oid, _acct, qty, res, flags in orders:
+                    assert 0 <= res <= qty and qty > 0 and not flags & 1
+                    live_ids.add(oid)
+        if bids and asks:
+            assert bids[0][0] < asks[0][0]
+        assert not live_ids & {p[0] for p in pending}
+    for hold in holds:
+        assert hold[6] == sum(q for _o, q, _p in hold[12]) > 0
+        assert all(oid in live_ids for oid, _q, _p in hold[12])
+
+
 def _run_stream(ops, *, freeze_ms=0, topk=0, orders=12, reservations=3, slices=8):
     core, ref, _buf, _layout = make_pair(orders=orders, reservations=reservations, slices=slices,
                                          trades=16, freeze_ms=freeze_ms, topk=topk)
@@ -76,7 +99,9 @@ def _run_stream(ops, *, freeze_ms=0, topk=0, orders=12, reservations=3, slices=8
             assert core.last_id == ref.last_id or kind == "commit", ctx
             assert core.last_filled == ref.last_filled, ctx
             assert core.fills() == ref.fills(), ctx
-        assert core.snapshot() == ref.snapshot(), ctx
+        snap = core.snapshot()
+        assert snap == ref.snapshot(), ctx
+        _check_invariants(snap)
         assert core.trades_since(0) == ref.trades_since(0), ctx
         for i in range(2):
             for s in range(2):
