@@ -681,16 +681,13 @@ class Replica:
             raise Rejected("timestamp_not_increasing")
         if abs(b.timestamp_ms - self.clock.now_ms()) > self.config.max_clock_skew_ms:
             raise Rejected("timestamp_skew")
+        refusal = rules.vote_refusal(self.safety, b, p.tc) if b.view == self.view else None
+        if refusal is not None and refusal != rules.ALREADY_VOTED:
+            raise Rejected(refusal)  # unjustified / below our lock: an honest quorum never certifies it
         self.proposals_by_view[b.view] = b.hash
         self._add_block(b)
-        if b.view != self.view:
-            return
-        refusal = rules.vote_refusal(self.safety, b, p.tc)
-        if refusal == rules.ALREADY_VOTED:
+        if b.view != self.view or refusal == rules.ALREADY_VOTED:
             return  # we timed out (or voted) in this view already: not bad input
-        if refusal is not None:
-            self._count(refusal)
-            return
         self._set_safety(rules.after_vote(self.safety, b.view))
         sig = self.signer.sign(vote_signing_bytes(self.config.chain_id, b.view, b.hash))
         self.last_vote = Vote(b.view, b.hash, self.index, sig)

@@ -73,7 +73,7 @@ class Cluster:
             view=view,
             parent_hash=kw.get("parent_hash", parent.hash),
             justify=justify,
-            timestamp_ms=ts if ts is not None else parent.timestamp_ms + 10,
+            timestamp_ms=ts if ts is not None else max(parent.timestamp_ms + 1, T0),
             proposer=self.committee.leader(view) if proposer is None else proposer,
             payload=tuple(payload),
         )
