@@ -85,7 +85,7 @@ def configs(draw) -> Config:
     return Config(router, tuple(instruments), tuple(oracles), tuple(slabs))
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(configs())
 def test_compile_of_render_is_identity(cfg):
     compiled = compile_stub(render_config(cfg))
