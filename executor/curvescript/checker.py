@@ -225,13 +225,13 @@ class _Checker:
                 for pspec, v in zip(spec.positional, st.positional):
                     ok &= self.value(blk, cs, pspec, v)
             names = [a.name for a in spec.args]
-            for a in st.args:
+            for k, a in enumerate(st.args):
                 aspec = next((x for x in spec.args if x.name == a.name), None)
                 if aspec is None:
                     self.err(a.pos, E.UNKNOWN_ARGUMENT,
                              f"{spec.keyword} has no argument {a.name!r}; allowed: {', '.join(names)}")
                     ok = False
-                elif a.name in cs.vpos or a.name in [x.name for x in st.args[:st.args.index(a)]]:
+                elif any(x.name == a.name for x in st.args[:k]):
                     self.err(a.pos, E.DUPLICATE_ARGUMENT, f"{spec.keyword} {a.name} given twice")
                     ok = False
                 else:

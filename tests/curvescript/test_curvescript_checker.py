@@ -221,3 +221,8 @@ def test_batch_window_at_the_tolerance_edge_is_accepted():
     for ms in (40, 60):
         s = edit(BASE, "    REGISTRY e_max_atoms=1000000\n", f"    REGISTRY e_max_atoms=1000000\n    RESERVATION_BATCH ms={ms}\n")
         assert compile_stub(s).config.slab("book:A").batch_ms == ms
+
+
+def test_an_argument_repeated_after_an_invalid_first_use_is_still_a_duplicate():
+    s = edit(BASE, "CAP_TTL ms=60000", "CAP_TTL ms=0 ms=0")
+    assert errors_of(s) == [(E.OUT_OF_RANGE, *value_at(s, "ms=0")), (E.DUPLICATE_ARGUMENT, *at(s, "ms=0", 2))]

@@ -14,6 +14,7 @@ from executor.curvescript import (CONFIG_FORMAT, AmmConfig, AntiToxicityConfig, 
                                   RegistryConfig, RiskConfig, RouterConfig, SlabConfig, canonical_bytes,
                                   decode_pubkey, fingerprint, render_config)
 from executor.curvescript.schema import U64_MAX
+from executor.manifest import transcript_text
 
 from cs_helpers import KEYS, compile_stub
 
@@ -91,6 +92,7 @@ def test_compile_of_render_is_identity(cfg):
     compiled = compile_stub(render_config(cfg))
     assert compiled.config == cfg
     assert compiled.fingerprint == fingerprint(cfg)
+    assert transcript_text(compiled).isascii()   # every passed check is a printable transcript line
 
 
 def _leaf_paths(obj, path=()):
