@@ -963,8 +963,10 @@ cdef class MatchingCore:
     def place(self, int64_t instr, int64_t account, int64_t side, int64_t price,
                         int64_t qty, int64_t tif=TIF_GTC, bint pending=False,
                         int64_t now_ms=0):
-        """Add a limit order; 0 or -code.  ``last_id`` is its id (takers get one too)."""
-        return c_place(&self.a, instr, account, side, price, qty, tif, pending, now_ms, 1)
+        """Add a limit order; returns its id (> 0; takers get one too) or -code."""
+        cdef int64_t rc = c_place(&self.a, instr, account, side, price, qty, tif, pending,
+                                  now_ms, 1)
+        return rc if rc < 0 else self.a.last_id
 
     def preview_place(self, int64_t instr, int64_t account, int64_t side,
                                 int64_t price, int64_t qty, int64_t tif=TIF_GTC,
@@ -982,12 +984,12 @@ cdef class MatchingCore:
     def reserve(self, int64_t instr, int64_t account, int64_t side, int64_t qty,
                 int64_t limit_px, int64_t now_ms=0, int64_t expiry_ms=0, int64_t oracle_px=0,
                 int64_t epoch=0):
-        """Hold contra liquidity up to ``limit_px``; 0 or -code; ``last_id`` = hold id."""
+        """Hold contra liquidity up to ``limit_px``; returns the hold id (> 0) or -code."""
         cdef int64_t rc
         with nogil:
             rc = c_reserve(&self.a, instr, account, side, qty, limit_px, now_ms, expiry_ms,
                            oracle_px, epoch, 1)
-        return rc
+        return rc if rc < 0 else self.a.last_id
 
     def preview_reserve(self, int64_t instr, int64_t account, int64_t side, int64_t qty,
                         int64_t limit_px):

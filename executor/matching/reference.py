@@ -4,7 +4,7 @@ It is written for obviousness, not speed: lists of levels and FIFO lists of orde
 mirrors the core's observable semantics exactly (ids, free-list slot reuse, fills, trade
 prints, pending promotion, reservations, the top-K freeze) so a differential test can run long
 random streams through both and compare books, fills and prices.  Return conventions are the
-core's: ``0`` ok, ``1`` idempotent no-op, negative ``ErrorCode`` on rejection.
+core's: ``place``/``reserve`` return the new id, others ``0`` ok, ``1`` idempotent no-op, negative ``ErrorCode`` on rejection.
 """
 from __future__ import annotations
 
@@ -226,10 +226,10 @@ class ReferenceBook:
         self._apply(instr, side, oid, account, now_ms, False, fills)
         self.last_filled = filled
         if slot is None:
-            return 0
+            return oid
         if not rest or (not pending and self._would_cross(instr, side, price)):
             self._free_order(slot)
-            return 0
+            return oid
         o = _Order(oid, account, instr, side, price, qty - filled,
                    flags=FLAG_PENDING if pending else 0, created_ms=now_ms)
         self.orders[slot] = o
@@ -238,7 +238,7 @@ class ReferenceBook:
             self.pending[instr].append(slot)
         else:
             self._level_for(instr, side, price).orders.append(slot)
-        return 0
+        return oid
 
     def cancel(self, oid, account):
         slot = self._lookup(oid)
@@ -341,7 +341,7 @@ class ReferenceBook:
         self.resvs[slot] = _Resv(rid, account, instr, side, limit_px, qty, held, expiry_ms,
                                  oracle_px, now_ms, fills[-1][3], epoch, slices)
         self.last_id = rid
-        return 0
+        return rid
 
     def _resolve(self, rid):
         if rid > 0:

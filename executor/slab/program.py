@@ -515,13 +515,13 @@ class Slab:
             seq0 = self.core.stats()["trade_seq"]
             pending = acct[_A_CLASS] == REG
             rc = self.core.place(instrument, user, side, price_e6, qty_lots, tif, pending, now_ms)
-            if rc != 0:  # preview and apply are the same code path; this cannot differ
+            if rc <= 0:  # preview and apply are the same code path; this cannot differ
                 raise ExecutorError(E.INTERNAL, f"place diverged from preview: {rc}")
             self._write_effects(priced, [(user, instrument)])
             self._touch_time(now_ms)
             rested = self.core.last_rested
             return PlaceResult(
-                order_id=self.core.last_id, filled_qty=filled, rested_qty=rested,
+                order_id=rc, filled_qty=filled, rested_qty=rested,
                 pending=bool(rested) and pending, fills=tuple(priced.fills),
                 trades=self._trades_since(seq0),
                 cash_deltas=tuple(CashDelta(u, d) for u, d in sorted(priced.cash.items())),
@@ -586,10 +586,10 @@ class Slab:
                 raise _Reject(E(-rc))
             rc = self.core.reserve(instrument, user, side, qty_lots, limit_px_e6, now_ms,
                                    now_ms + ttl_ms, oracle, self._epoch(now_ms))
-            if rc != 0:
+            if rc <= 0:
                 raise ExecutorError(E.INTERNAL, f"reserve diverged from preview: {rc}")
             self._touch_time(now_ms)
-            hold = self.core.reservation(self.core.last_id)
+            hold = self.core.reservation(rc)
             slices = tuple(hold[12])
             cs = ins[_I_CS]
             held = hold[6]

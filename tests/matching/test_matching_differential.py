@@ -66,8 +66,8 @@ def _run_stream(ops, *, freeze_ms=0, topk=0, orders=12, reservations=3, slices=8
         if kind == "place":
             args = (instr, acct, side, px, qty, tif, pending, now)
             rc_c, rc_r = core.place(*args), ref.place(*args)
-            if rc_c == 0:
-                order_ids.append(core.last_id)
+            if rc_c > 0:
+                order_ids.append(rc_c)
         elif kind == "cancel":
             oid = choose(order_ids, pick)
             o = ref.orders.get(oid & 0xFFFFFF)
@@ -82,8 +82,8 @@ def _run_stream(ops, *, freeze_ms=0, topk=0, orders=12, reservations=3, slices=8
         elif kind == "reserve":
             args = (instr, acct, side, qty * 2, px, now, now + 50, px, now // 50)
             rc_c, rc_r = core.reserve(*args), ref.reserve(*args)
-            if rc_c == 0:
-                resv_ids.append(core.last_id)
+            if rc_c > 0:
+                resv_ids.append(rc_c)
         elif kind == "commit":
             rid = choose(resv_ids, pick)
             rc_c, rc_r = core.commit(rid, now), ref.commit(rid, now)
@@ -95,7 +95,7 @@ def _run_stream(ops, *, freeze_ms=0, topk=0, orders=12, reservations=3, slices=8
             assert core.cancelled_ids() == ref.cancelled_ids()
         ctx = (step, kind)
         assert rc_c == rc_r, ctx
-        if rc_c == 0 and kind in ("place", "commit", "reserve"):
+        if rc_c >= 0 and kind in ("place", "commit", "reserve"):
             assert core.last_id == ref.last_id or kind == "commit", ctx
             assert core.last_filled == ref.last_filled, ctx
             assert core.fills() == ref.fills(), ctx
