@@ -182,3 +182,15 @@ def test_devnet_example_reformats_to_a_fixed_point():
     once = format_program(prog)
     assert format_program(parse(once)) == once
     assert "#" not in once and "_000" not in once
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(st.sampled_from('ROUTERSLABORACLEINSTRUMENTKIND{}="#\n -_019azé\\'), max_size=80))
+def test_arbitrary_text_yields_errors_with_positions_never_an_exception(text):
+    prog, errs = parse_with_errors(text)
+    lines = text.split("\n")
+    for e in errs:
+        assert 1 <= e.line <= len(lines) and 1 <= e.col <= len(lines[e.line - 1]) + 1
+        assert e.code in E.TITLES
+    if not errs:
+        assert parse(format_program(prog)) == prog
