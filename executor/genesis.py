@@ -8,7 +8,7 @@ a typed, frozen :class:`Genesis`; applying it to state is the router's job.
 
 TOML schema (``examples/devnet-genesis.toml`` is annotated)::
 
-    chain_id = "assetl2-devnet-1"     # required: 1-64 of a-z, 0-9, '-', starting alnum
+    chain_id = "assetl2-devnet-1"     # required: 1-64 of A-Z, a-z, 0-9, '-', '_', '.'  (= node config)
     dev_faucet_enabled = true         # optional, default false
     [[accounts]]                      # zero or more
     pubkey = "<base58 ed25519>"       # unique
@@ -36,7 +36,8 @@ from executor.curvescript.config import Config, canonical_json
 from executor.curvescript.schema import U64_MAX
 
 GENESIS_FORMAT = "assetl2/genesis/v1"
-CHAIN_ID_RE = r"^[a-z0-9][a-z0-9-]{0,63}$"
+#: the same alphabet as ``node.config.check_chain_id`` (ASCII only): the ids must interoperate
+CHAIN_ID_RE = r"^[A-Za-z0-9._-]{1,64}$"
 _TOP_KEYS = ("chain_id", "dev_faucet_enabled", "accounts", "oracles", "prices")
 
 
@@ -125,8 +126,8 @@ def validate_genesis(doc: dict[str, Any], compiled: Compiled, source_name: str =
     chain_id = doc.get("chain_id")
     if chain_id is None:
         bad("chain_id", "missing; e.g. chain_id = \"assetl2-devnet-1\"")
-    elif not isinstance(chain_id, str) or not re.match(CHAIN_ID_RE, chain_id):
-        bad("chain_id", f"{chain_id!r} must be 1-64 of a-z, 0-9, '-' starting with a letter or digit")
+    elif not isinstance(chain_id, str) or not re.fullmatch(CHAIN_ID_RE, chain_id):
+        bad("chain_id", f"{chain_id!r} must be 1-64 of letters, digits, '-', '_' or '.' (as in the node config)")
 
     faucet = doc.get("dev_faucet_enabled", False)
     if not isinstance(faucet, bool):

@@ -178,7 +178,7 @@ class _Checker:
             if t == S.T_ENUM and text not in spec.choices:
                 self.err(v.pos, E.BAD_ENUM, f"{where}={text} is not one of {', '.join(spec.choices)}")
                 return False
-            if t == S.T_SYMBOL and not re.match(S.ASSET_RE, text):
+            if t == S.T_SYMBOL and not re.fullmatch(S.ASSET_RE, text):
                 self.err(v.pos, E.BAD_NAME, f"{where}={text!r} must be 1–16 of A–Z/0–9 starting with a letter")
                 return False
             st.values[spec.name] = text
@@ -188,7 +188,7 @@ class _Checker:
     def schema_block(self, b: Block) -> _Blk:
         name = b.name if b.name is not None else "ROUTER"
         blk = _Blk(b.kind, name, b.pos, b.name_pos)
-        if b.kind in _NAME_RE and not re.match(_NAME_RE[b.kind], name):
+        if b.kind in _NAME_RE and not re.fullmatch(_NAME_RE[b.kind], name):
             rule = ("1–32 of A–Z, 0–9, '-'" if b.kind == "INSTRUMENT"
                     else "1–64 of letters, digits, ':', '.', '_', '/', '-', starting with a letter or digit")
             self.err(b.name_pos, E.BAD_NAME, f"{b.kind} name {name!r} is malformed; use {rule}")
@@ -324,7 +324,7 @@ class _Checker:
         model, matrix = pm.values["model"], pm.values["correl_matrix"]
         corrs = r.all("CORRELATION")
         if model == "cross_alpha":
-            self.rule(bool(re.match(S.MATRIX_RE, matrix)), E.MODEL_MISMATCH, pm.at("correl_matrix"),
+            self.rule(bool(re.fullmatch(S.MATRIX_RE, matrix)), E.MODEL_MISMATCH, pm.at("correl_matrix"),
                       "ROUTER PORTFOLIO_MARGIN", f"cross_alpha with correl_matrix {matrix}",
                       'model=cross_alpha needs correl_matrix="<label>" (1–128 of letters, digits, :._/-)')
         else:
