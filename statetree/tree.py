@@ -202,47 +202,42 @@ def _rehash_node(old: _Node, slots: list, changed: list) -> _Node:
 
 
 def _encode_node(node: _Node) -> bytes:
-    """``u16 present-bitmap, u16 leaf-bitmap`` then per present slot (index order):
-    internal ``hash(32) version(8)``, leaf ``key(32) value_hash(32) value_version(8)``."""
-    present = 0
-    leaves = 0
-    parts = [b""]
-    for i, slot in enumerate(node.slots):
-        if slot is not None:
-            present |= _BIT[i]
-            if len(slot) == 5:
-                leaves |= _BIT[i]
-            parts.append(slot[-1])
-    parts[0] = ((present << 16) | leaves).to_bytes(4, "big")
-    return b"".join(parts)
+    """``u8 kind[16]`` (0 empty, 1 leaf, 2 internal, per slot) then per present slot in
+    index order: internal ``hash(32) version(u64)``, leaf ``key(32) value_hash(32)
+    value_version(u64)``."""
+    return bytes(node.kinds[_SLOT_BASE:]) + b"".join([s[-1] for s in node.slots if s is not None])
 
 
-_BIT = [1 << i for i in range(RADIX)]
+_NODE_HEADER = RADIX
+_LEAF_ENC = KEY_BYTES + HASH_BYTES + _U64
+_INTERNAL_ENC = HASH_BYTES + _U64
 
 
 def _decode_node(raw: bytes) -> _Node:
-    present = int.from_bytes(raw[0:2], "big")
-    leaves = int.from_bytes(raw[2:4], "big")
+    if len(raw) < _NODE_HEADER:
+        raise ValueError("truncated node header")
     slots: list = [None] * RADIX
-    pos = 4
+    pos = _NODE_HEADER
     for i in range(RADIX):
-        bit = 1 << i
-        if not present & bit:
+        kind = raw[i]
+        if kind == _K_EMPTY:
             continue
-        if leaves & bit:
-            enc = raw[pos:pos + 72]
-            pos += 72
-            if len(enc) != 72:
-                raise ValueError("truncated node")
+        if kind == _K_LEAF:
+            enc = raw[pos:pos + _LEAF_ENC]
+            pos += _LEAF_ENC
+            if len(enc) != _LEAF_ENC:
+                raise ValueError("truncated leaf slot")
             slots[i] = _leaf_slot(enc[:32], enc[32:64], int.from_bytes(enc[64:], "big"))
-        else:
-            enc = raw[pos:pos + 40]
-            pos += 40
-            if len(enc) != 40:
-                raise ValueError("truncated node")
+        elif kind == _K_INTERNAL:
+            enc = raw[pos:pos + _INTERNAL_ENC]
+            pos += _INTERNAL_ENC
+            if len(enc) != _INTERNAL_ENC:
+                raise ValueError("truncated internal slot")
             slots[i] = (enc[:32], int.from_bytes(enc[32:], "big"), enc)
-    if pos != len(raw) or leaves & ~present:
-        raise ValueError("node encoding has the wrong length or flags")
+        else:
+            raise ValueError(f"unknown slot kind {kind}")
+    if pos != len(raw):
+        raise ValueError("node encoding has trailing bytes")
     return _make_node(slots)
 
 
@@ -607,16 +602,13 @@ class _BlockBuilder:
         if new_slots is None:
             return slot
         self.stale.append(old_key)
-        remaining = None
-        count = 0
-        for s in new_slots:
-            if s is not None:
-                count += 1
-                remaining = s
+        count = RADIX - new_slots.count(None)
         if count == 0:
             return None
-        if count == 1 and len(remaining) == 5:
-            return remaining
+        if count == 1:
+            remaining = next(s for s in new_slots if s is not None)
+            if len(remaining) == 5:
+                return remaining
         new_node = _rehash_node(node, new_slots, changed)
         self.nodes[_P_NODE + self.vbytes + path] = new_node
         return _internal_slot(new_node.cell(1), self.version)
@@ -711,6 +703,8 @@ def _first(item):
 
 
 def _check_key(key) -> bytes:
+    if type(key) is bytes and len(key) == KEY_BYTES:
+        return key
     if not isinstance(key, (bytes, bytearray, memoryview)):
         raise InvalidInput(f"key must be bytes, not {type(key).__name__}")
     key = bytes(key)
@@ -724,21 +718,23 @@ def _check_updates(updates: Mapping[bytes, Optional[bytes]]) -> list:
     if not hasattr(updates, "items"):
         raise InvalidInput("updates must be a mapping of key -> value or None")
     items = []
+    append = items.append
     for key, value in updates.items():
-        key = _check_key(key)
+        if type(key) is not bytes or len(key) != KEY_BYTES:
+            key = _check_key(key)
         if value is None:
-            items.append((key, None, None, None))
+            append((key, None, None, None))
             continue
-        if not isinstance(value, (bytes, bytearray, memoryview)):
-            raise InvalidInput(f"value for {key.hex()} must be bytes or None")
-        value = bytes(value)
+        if type(value) is not bytes:
+            if not isinstance(value, (bytearray, memoryview)):
+                raise InvalidInput(f"value for {key.hex()} must be bytes or None")
+            value = bytes(value)
         if len(value) > MAX_VALUE_BYTES:
             raise InvalidInput(f"value for {key.hex()} is {len(value)} bytes; maximum {MAX_VALUE_BYTES}")
-        items.append((key, sha256(value).digest(), value, None))
+        append((key, sha256(value).digest(), value, None))
     items.sort(key=_first)
-    for a, b in zip(items, islice(items, 1, None)):
-        if a[0] == b[0]:
-            raise InvalidInput(f"key {a[0].hex()} appears twice in one batch")
+    if len({item[0] for item in items}) != len(items):
+        raise InvalidInput("a key appears twice in one batch")
     return items
 
 
