@@ -10,7 +10,7 @@ from .checker import Compiled, check_program, compile_file, compile_source, deco
 from .config import (CONFIG_FORMAT, AmmConfig, AntiToxicityConfig, CollateralConfig, Config, CorrelationConfig,
                      FeeCapConfig, FeeConfig, InstrumentConfig, LiquidationConfig, MakerClassConfig, MatchingConfig,
                      OracleConfig, PoolsConfig, PortfolioMarginConfig, RegistryConfig, RiskConfig, RouterConfig,
-                     SlabConfig, canonical_bytes, fingerprint)
+                     SlabConfig, canonical_bytes, config_from_canonical, fingerprint)
 from .errors import CurveScriptError, CurveScriptErrors
 from .parser import parse, parse_with_errors
 from .printer import format_program
@@ -21,6 +21,6 @@ __all__ = [
     "CorrelationConfig", "CurveScriptError", "CurveScriptErrors", "FeeCapConfig", "FeeConfig", "InstrumentConfig",
     "LiquidationConfig", "MakerClassConfig", "MatchingConfig", "OracleConfig", "PoolsConfig",
     "PortfolioMarginConfig", "RegistryConfig", "RiskConfig", "RouterConfig", "SlabConfig", "canonical_bytes",
-    "check_program", "compile_file", "compile_source", "config_to_program", "decode_pubkey", "encode_pubkey",
+    "check_program", "compile_file", "config_from_canonical", "compile_source", "config_to_program", "decode_pubkey", "encode_pubkey",
     "fingerprint", "format_program", "parse", "parse_with_errors", "render_config",
 ]

@@ -22,6 +22,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import types
+import typing
 from dataclasses import dataclass
 from typing import Any
 
@@ -236,3 +238,56 @@ def canonical_bytes(config: Config) -> bytes:
 def fingerprint(config: Config) -> bytes:
     """SHA-256 of the canonical encoding: the config fingerprint of DESIGN §6."""
     return hashlib.sha256(canonical_bytes(config)).digest()
+
+
+def _decode(tp: Any, v: Any, where: str) -> Any:
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        arms = [a for a in typing.get_args(tp) if a is not type(None)]
+        return None if v is None else _decode(arms[0], v, where)
+    if origin is tuple:
+        if not isinstance(v, list):
+            raise ValueError(f"{where}: expected an array")
+        inner = typing.get_args(tp)[0]
+        return tuple(_decode(inner, x, f"{where}[{i}]") for i, x in enumerate(v))
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(v, dict):
+            raise ValueError(f"{where}: expected an object")
+        hints = typing.get_type_hints(tp)
+        names = [f.name for f in dataclasses.fields(tp)]
+        if sorted(v) != sorted(names):
+            raise ValueError(f"{where}: keys {sorted(v)} are not the fields {sorted(names)}")
+        return tp(**{n: _decode(hints[n], v[n], f"{where}.{n}") for n in names})
+    if tp is bool:
+        if not isinstance(v, bool):
+            raise ValueError(f"{where}: expected true/false")
+        return v
+    if tp is int:
+        if not isinstance(v, int) or isinstance(v, bool):
+            raise ValueError(f"{where}: expected an integer")
+        return v
+    if tp is str:
+        if not isinstance(v, str):
+            raise ValueError(f"{where}: expected a string")
+        return v
+    if tp is bytes:
+        if not isinstance(v, str):
+            raise ValueError(f"{where}: expected a hex string")
+        return bytes.fromhex(v)
+    raise TypeError(f"{where}: unsupported type {tp!r}")
+
+
+def config_from_canonical(data: bytes) -> Config:
+    """Inverse of :func:`canonical_bytes`, e.g. for a config stored in the slab registry.
+
+    Refuses anything that is not exactly the canonical encoding of a ``Config`` (so the
+    fingerprint of the result is the SHA-256 of ``data``).  It does not re-run the checker:
+    for input of unknown provenance, ``compile_source(render_config(cfg))`` does that.
+    """
+    doc = json.loads(data)
+    if not isinstance(doc, dict) or sorted(doc) != ["config", "format"] or doc["format"] != CONFIG_FORMAT:
+        raise ValueError(f"not a {CONFIG_FORMAT} document")
+    cfg = _decode(Config, doc["config"], "config")
+    if canonical_bytes(cfg) != bytes(data):
+        raise ValueError("input is not in canonical form (key order, spacing or number spelling)")
+    return cfg

@@ -12,6 +12,7 @@ from executor.curvescript import (CONFIG_FORMAT, AmmConfig, AntiToxicityConfig, 
                                   CorrelationConfig, FeeCapConfig, FeeConfig, InstrumentConfig, LiquidationConfig,
                                   MakerClassConfig, MatchingConfig, OracleConfig, PoolsConfig, PortfolioMarginConfig,
                                   RegistryConfig, RiskConfig, RouterConfig, SlabConfig, canonical_bytes,
+                                  config_from_canonical,
                                   decode_pubkey, fingerprint, render_config)
 from executor.curvescript.schema import U64_MAX
 from executor.manifest import transcript_text
@@ -93,6 +94,7 @@ def test_compile_of_render_is_identity(cfg):
     assert compiled.config == cfg
     assert compiled.fingerprint == fingerprint(cfg)
     assert transcript_text(compiled).isascii()   # every passed check is a printable transcript line
+    assert config_from_canonical(canonical_bytes(cfg)) == cfg
 
 
 def _leaf_paths(obj, path=()):
@@ -198,3 +200,19 @@ def test_a_one_token_edit_changes_the_fingerprint(devnet_source):
                      ("jit_penalty=false", "jit_penalty=true"), ('SLAB "book:ETH-A"', 'SLAB "book:ETH-B"')]:
         assert devnet_source.count(old) >= 1
         assert compile_stub(devnet_source.replace(old, new, 1)).fingerprint != a, old
+
+
+def test_decoding_refuses_non_canonical_or_malformed_input(devnet_compiled):
+    raw = canonical_bytes(devnet_compiled.config)
+    assert config_from_canonical(raw) == devnet_compiled.config
+    doc = json.loads(raw)
+    for bad in (json.dumps(doc, sort_keys=True).encode(),                       # spacing
+                raw.replace(b'"cap_ttl_ms":120000', b'"cap_ttl_ms":true'),     # bool for int
+                raw.replace(b'"cap_ttl_ms":120000,', b''),                     # missing field
+                raw.replace(CONFIG_FORMAT.encode(), b"other/v9")):
+        assert bad != raw
+        try:
+            config_from_canonical(bad)
+        except ValueError:
+            continue
+        raise AssertionError(bad[:80])
