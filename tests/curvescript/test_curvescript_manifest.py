@@ -5,6 +5,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -119,22 +120,25 @@ def test_tampered_registered_manifest_is_refused(devnet_compiled):
 
 
 _SCRIPT = textwrap.dedent("""
-    import sys, types
+    import pathlib, sys, types
     from executor.curvescript import compile_file
     from executor.manifest import build_manifest
     stub = types.SimpleNamespace(__name__="stub", MAX_ARENA_BYTES=10 * 1024 * 1024,
                                  arena_size=lambda **caps: 4096 + 64 * sum(caps.values()))
-    m = build_manifest(compile_file(sys.argv[1], layout=stub))
+    m = build_manifest(compile_file(sys.argv[1], layout=stub), executor_dir=pathlib.Path(sys.argv[2]))
     sys.stdout.write(m.to_json().decode())
 """)
 
 
-def test_manifest_is_identical_in_fresh_processes_with_different_hash_seeds():
+def test_manifest_is_identical_in_fresh_processes_with_different_hash_seeds(tmp_path):
+    # A frozen copy of the sources: other work in this tree must not change the hash mid-test.
+    frozen = tmp_path / "executor"
+    shutil.copytree(REPO / "executor", frozen, ignore=shutil.ignore_patterns("__pycache__", "*.so", "*.c"))
     outs = []
     for seed in ("0", "4242"):
         env = dict(os.environ, PYTHONHASHSEED=seed)
-        res = subprocess.run([sys.executable, "-c", _SCRIPT, str(REPO / "executor/curvescript/examples/devnet.curve")],
-                             cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=True)
+        res = subprocess.run([sys.executable, "-c", _SCRIPT, str(REPO / "executor/curvescript/examples/devnet.curve"),
+                              str(frozen)], cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=True)
         outs.append(res.stdout)
     assert outs[0] == outs[1]
-    assert len(json.loads(outs[0])["code_hash"]) == 64
+    assert json.loads(outs[0])["code_hash"] == code_hash(frozen).hex()
