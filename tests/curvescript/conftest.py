@@ -1,4 +1,5 @@
 """CurveScript test fixtures; also makes ``cs_helpers`` importable (--import-mode=importlib)."""
+import shutil
 import sys
 from pathlib import Path
 
@@ -19,3 +20,12 @@ def devnet_source() -> str:
 @pytest.fixture(scope="session")
 def devnet_compiled(devnet_source):
     return compile_stub(devnet_source)
+
+
+@pytest.fixture(scope="session")
+def frozen_executor(tmp_path_factory):
+    """A copy of executor/ sources: others edit the live tree while these tests run."""
+    from cs_helpers import REPO
+    dst = tmp_path_factory.mktemp("frozen") / "executor"
+    shutil.copytree(REPO / "executor", dst, ignore=shutil.ignore_patterns("__pycache__", "*.so", "*.c"))
+    return dst

@@ -5,7 +5,6 @@ import dataclasses
 import hashlib
 import json
 import os
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -81,8 +80,8 @@ def test_extra_invariant_checks_are_merged_sorted(devnet_compiled):
         transcript_text(devnet_compiled, ["PASS two\nlines"])
 
 
-def test_manifest_json_round_trip_and_self_consistency(devnet_compiled):
-    m = build_manifest(devnet_compiled)
+def test_manifest_json_round_trip_and_self_consistency(devnet_compiled, frozen_executor):
+    m = build_manifest(devnet_compiled, executor_dir=frozen_executor)
     assert Manifest.from_json(m.to_json()) == m
     assert m.proof_hash == proof_hash(m.transcript) and m.config_fingerprint == devnet_compiled.fingerprint
     doc = json.loads(m.to_json())
@@ -91,29 +90,30 @@ def test_manifest_json_round_trip_and_self_consistency(devnet_compiled):
         Manifest.from_json(json.dumps(doc))
 
 
-def test_manifest_matches_running_code(devnet_compiled):
-    registered = build_manifest(devnet_compiled)
-    running = build_manifest(devnet_compiled)
+def test_manifest_matches_running_code(devnet_compiled, frozen_executor):
+    registered = build_manifest(devnet_compiled, executor_dir=frozen_executor)
+    running = build_manifest(devnet_compiled, executor_dir=frozen_executor)
     verdict = manifest_matches(registered, running)
     assert verdict and verdict.ok
     ok, reason = verdict
     assert ok is True and "match" in reason
 
 
-def test_manifest_mismatch_names_what_differs(devnet_compiled, devnet_source, tmp_path):
-    registered = build_manifest(devnet_compiled)
+def test_manifest_mismatch_names_what_differs(devnet_compiled, devnet_source, tmp_path, frozen_executor):
+    registered = build_manifest(devnet_compiled, executor_dir=frozen_executor)
     other_code = build_manifest(devnet_compiled, executor_dir=_tree(tmp_path, {"a.py": b"x"}))
     ok, reason = manifest_matches(registered, other_code)
     assert not ok and "code hash differs" in reason and "config" not in reason
-    other_cfg = build_manifest(compile_stub(devnet_source.replace("CAP_TTL ms=120_000", "CAP_TTL ms=60_000")))
+    other_cfg = build_manifest(compile_stub(devnet_source.replace("CAP_TTL ms=120_000", "CAP_TTL ms=60_000")),
+                               executor_dir=frozen_executor)
     verdict = manifest_matches(registered, other_cfg)
     assert not verdict
     assert "config fingerprint differs" in verdict.reason and "proof hash" in verdict.reason
     assert "code hash" not in verdict.reason
 
 
-def test_tampered_registered_manifest_is_refused(devnet_compiled):
-    running = build_manifest(devnet_compiled)
+def test_tampered_registered_manifest_is_refused(devnet_compiled, frozen_executor):
+    running = build_manifest(devnet_compiled, executor_dir=frozen_executor)
     forged = dataclasses.replace(running, transcript=running.transcript.replace("checks ", "checks 0"))
     ok, reason = manifest_matches(forged, running)
     assert not ok and "registered manifest is inconsistent" in reason
@@ -130,10 +130,8 @@ _SCRIPT = textwrap.dedent("""
 """)
 
 
-def test_manifest_is_identical_in_fresh_processes_with_different_hash_seeds(tmp_path):
-    # A frozen copy of the sources: other work in this tree must not change the hash mid-test.
-    frozen = tmp_path / "executor"
-    shutil.copytree(REPO / "executor", frozen, ignore=shutil.ignore_patterns("__pycache__", "*.so", "*.c"))
+def test_manifest_is_identical_in_fresh_processes_with_different_hash_seeds(frozen_executor):
+    frozen = frozen_executor
     outs = []
     for seed in ("0", "4242"):
         env = dict(os.environ, PYTHONHASHSEED=seed)
