@@ -106,9 +106,9 @@ ROUTER = (
 INSTRUMENT = (
     StmtSpec("ORACLE", (ArgSpec("ref", T_REF, doc="id of the ORACLE block that prices it"),), doc="price source"),
     StmtSpec("CONTRACT", (_int("size", 1, U64_MAX, doc="contract_size used by notional() (EXCHANGE §1)"),), doc="contract size"),
-    StmtSpec("TICK", (_int("price_e6", 1, U64_MAX, doc="price increment, quote atoms per base unit × 1e6"),), doc="tick size"),
+    StmtSpec("TICK", (_int("price_e6", 1, U64_MAX, doc="price increment in price_e6 (quote atoms per whole base unit)"),), doc="tick size"),
     StmtSpec("LOT", (
-        _int("size", 1, U64_MAX, doc="quantity increment in base lots"),
+        _int("size", 1, U64_MAX, doc="order quantities are multiples of this many lots"),
         _int("min_size", 1, U64_MAX, required=False, doc="smallest order quantity (default: one lot); multiple of size"),
     ), doc="lot and minimum order size (S3)"),
     StmtSpec("PRICE_BAND", (_int("bps", 1, BPS, doc="max distance of a limit price from the oracle"),), doc="price band"),
