@@ -266,6 +266,7 @@ class Replica:
         self.pending_qcs: dict[bytes, QuorumCertificate] = {}
         self.wanted: dict[bytes, int] = {}
         self._fetch_rr = 0
+        self._helped: dict[int, int] = {}
         self._propose_deadline: int | None = None
 
         start_view = max(
@@ -497,6 +498,8 @@ class Replica:
 
     def _on_start(self) -> None:
         self._out.append(SetTimer(TIMER_VIEW, self.pacemaker.deadline_ms))
+        if self.committee.size > 1:
+            self._broadcast_view_sync()  # peers that are ahead answer with their certificates
         v = self.view
         if self.last_proposal is not None and self.last_proposal.view == v:
             self._broadcast(self.last_proposal)
@@ -547,14 +550,25 @@ class Replica:
             self._fetch_rr += 1
             self._request(h, self._round_robin_peer())
 
-    def _broadcast_view_sync(self) -> None:
+    def _view_sync_message(self) -> ViewSync:
         tc = self.safety.high_tc
         body = view_sync_signing_bytes(
             self.config.chain_id, self.index, self.view, self.safety.high_qc.view, tc.view if tc else 0
         )
-        msg = ViewSync(self.index, self.view, self.safety.high_qc, tc, self.signer.sign(body))
+        return ViewSync(self.index, self.view, self.safety.high_qc, tc, self.signer.sign(body))
+
+    def _broadcast_view_sync(self) -> None:
         self._flush()
-        self._out.append(Broadcast(msg))
+        self._out.append(Broadcast(self._view_sync_message()))
+
+    def _help_lagging_peer(self, peer: int) -> None:
+        """A peer showed us a view below ours (a restart, a healed partition): send it our
+        certificates directly, once per peer and view, instead of waiting for our own timer."""
+        if peer == self.index or self._helped.get(peer) == self.view:
+            return
+        self._helped[peer] = self.view
+        self._flush()
+        self._out.append(Send(peer, self._view_sync_message()))
 
     def _round_robin_peer(self) -> int:
         n = self.committee.size
@@ -815,6 +829,7 @@ class Replica:
         if t.high_qc.view >= t.view:
             raise Rejected("malformed")
         if t.view < self.view:
+            self._help_lagging_peer(sender)
             raise Rejected("stale_timeout")  # benign: we left that view already
         if self.pacemaker.is_future(t.view):
             raise Rejected("future_view")
@@ -860,6 +875,8 @@ class Replica:
             view_sync_signing_bytes(self.config.chain_id, m.sender, m.view, m.high_qc.view, tc_view),
             m.signature,
         )
+        if m.view < self.view:
+            self._help_lagging_peer(sender)
         if m.high_qc.view <= self.safety.high_qc.view and tc_view < self.view:
             return  # nothing new for us
         self._check_qc(m.high_qc)
