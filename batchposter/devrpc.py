@@ -42,7 +42,6 @@ from solders.litesvm import LiteSVM
 from solders.message import Message
 from solders.pubkey import Pubkey
 from solders.rpc.responses import (
-    GetAccountInfoResp,
     GetBalanceResp,
     GetLatestBlockhashResp,
     GetSignatureStatusesResp,
@@ -795,7 +794,11 @@ def run_solana_dev(args: argparse.Namespace) -> int:
             stop=stop,
         )
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except OSError as exc:
+        print(f"solana-dev: cannot listen on {args.host}:{args.port}: {exc}", flush=True)
+        return 1
     print("solana-dev: stopped", flush=True)
     return 0
 

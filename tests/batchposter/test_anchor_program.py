@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import struct
 
 import pytest
 from anchor_harness import CODE_HASH, CONFIG_HASH, GENESIS_ROOT, PROOF_HASH, SOL, Anchor, deploy, h

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import signal
 import subprocess
 import sys
@@ -298,3 +297,20 @@ def test_solana_dev_command_serves_and_stops_on_sigint(program_elf, tmp_path):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_solana_dev_command_reports_a_busy_port(program_elf, tmp_path):
+    import socket
+
+    so = tmp_path / "anchor.so"
+    so.write_bytes(program_elf)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        proc = subprocess.run(
+            [sys.executable, "-m", "batchposter.devrpc", "--port", str(port), "--program-so", str(so)],
+            capture_output=True, text=True, timeout=60,
+        )
+    assert proc.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in proc.stdout
