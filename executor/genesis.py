@@ -16,7 +16,8 @@ TOML schema (``examples/devnet-genesis.toml`` is annotated)::
     [oracles.<oracle id>]             # optional, per ORACLE block
     feeders = ["<base58>", ...]       # each must be a FEEDER of that ORACLE block
     [prices]                          # required: every INSTRUMENT exactly once
-    BTC-PERP = 60_000_000_000         # price_e6, > 0, a multiple of the instrument's tick
+    BTC-PERP = 60_000_000_000         # price_e6, > 0, a multiple of the instrument's tick,
+                                      # within PRICE_BAND of any amm slab's reserve price
 
 Every problem is reported at once as ``(key, problem)`` pairs in :class:`GenesisError`.
 The **genesis hash** is SHA-256 of the canonical JSON encoding (sorted keys, no whitespace,
@@ -214,6 +215,17 @@ def validate_genesis(doc: dict[str, Any], compiled: Compiled, source_name: str =
             bad(key, f"{p} is not a multiple of the tick {inst.tick_e6}; use {p - p % inst.tick_e6 or inst.tick_e6}")
         else:
             prices.append(GenesisPrice(sym, p))
+            for slab in cfg.slabs:
+                if slab.amm is None or slab.instruments != (sym,):
+                    continue
+                # The pool's implied price_e6 is quote_atoms * 1e6 / (base_lots * contract_size);
+                # compared cross-multiplied so no division rounds (EXCHANGE §1).
+                pool_value = slab.amm.quote_reserve_atoms * 1_000_000
+                oracle_value = p * slab.amm.base_reserve * inst.contract_size
+                if abs(pool_value - oracle_value) * 10_000 > inst.price_band_bps * oracle_value:
+                    implied = pool_value // (slab.amm.base_reserve * inst.contract_size)
+                    bad(key, f"{p} is more than PRICE_BAND {inst.price_band_bps} bps away from the price "
+                             f"{implied} implied by the reserves of amm slab \"{slab.slab_id}\"; align the two")
 
     if issues:
         raise GenesisError(issues, source_name)

@@ -111,3 +111,12 @@ def test_a_broken_curvescript_file_raises_its_own_errors(tmp_path):
     with pytest.raises(CurveScriptErrors) as exc:
         load_genesis(curve, DEVNET_TOML, layout=STUB_LAYOUT)
     assert exc.value.codes == ["CS205"]
+
+
+def test_initial_price_must_agree_with_the_amm_reserves(devnet_compiled):
+    # devnet amm:ETH holds 1 000 ETH against 3 000 000 USDC: 3 000 USDC/ETH; band 1 000 bps.
+    ok = validate_genesis(_toml(prices={"BTC-PERP": 60_000_000_000, "ETH-PERP": 3_300_000_000}), devnet_compiled)
+    assert ok.prices[1].price_e6 == 3_300_000_000
+    issues = _issues(_toml(prices={"BTC-PERP": 60_000_000_000, "ETH-PERP": 3_400_000_000}), devnet_compiled)
+    assert issues == [("prices.ETH-PERP", "3400000000 is more than PRICE_BAND 1000 bps away from the price "
+                                          '3000000000 implied by the reserves of amm slab "amm:ETH"; align the two')]
