@@ -105,8 +105,8 @@ class Anchor:
         return self.run([abi.post_batch_ix(self.program_id, poster.pubkey(), header)], poster)
 
 
-def deploy(program_elf: bytes) -> tuple[LiteSVM, Pubkey, Keypair]:
-    svm = LiteSVM()
+def deploy(program_elf: bytes, mainnet_features: bool = False) -> tuple[LiteSVM, Pubkey, Keypair]:
+    svm = LiteSVM().with_mainnet_features() if mainnet_features else LiteSVM()
     deployer = Keypair()
     svm.airdrop(deployer.pubkey(), 100 * SOL)
     program_id = svm_deploy.deploy_upgradeable(svm, deployer, Keypair(), program_elf)

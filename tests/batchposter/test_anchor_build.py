@@ -122,3 +122,13 @@ def test_linker_turns_internal_calls_into_pc_relative_immediates(tmp_path: Path)
     insns = [elf[i: i + 8] for i in range(text_off, text_off + 64, 8)]
     calls = [(i, struct.unpack_from("<i", ins, 4)[0]) for i, ins in enumerate(insns) if ins[0] == sbpf_link.OPC_CALL]
     assert calls and all(imm != -1 for _, imm in calls)
+
+
+def test_linker_refuses_pointer_tables_in_read_only_data(tmp_path: Path):
+    obj = _compile(
+        tmp_path,
+        "static const char *const names[] = {\"alpha\", \"beta\"};\n"
+        "unsigned long entrypoint(unsigned char *in) { return (unsigned long)names[in[0] & 1][0]; }\n",
+    )
+    with pytest.raises(sbpf_link.LinkError):
+        sbpf_link.link(obj)

@@ -39,6 +39,37 @@ def test_upgradeable_deploy_leaves_an_executable_program_with_its_authority(depl
     assert program_data[12] == 1 and program_data[13:45] == bytes(deployer.pubkey())
 
 
+def test_every_instruction_runs_under_the_mainnet_feature_set(program_elf):
+    svm, program_id, deployer = deploy(program_elf, mainnet_features=True)
+    poster = Keypair()
+    svm.airdrop(poster.pubkey(), 10 * SOL)
+    a = Anchor(svm, program_id, deployer, poster)
+    a.ok([abi.initialize_ix(program_id, deployer.pubkey(), deployer.pubkey(), poster.pubkey(), GENESIS_ROOT)], deployer)
+    a.ok([abi.register_program_ix(program_id, deployer.pubkey(), CODE_HASH, PROOF_HASH, CONFIG_HASH)], deployer)
+    a.ok([abi.post_batch_ix(program_id, poster.pubkey(), a.header(1))], poster)
+    new_poster = a.funded()
+    a.ok([abi.set_poster_ix(program_id, deployer.pubkey(), new_poster.pubkey())], deployer)
+    a.ok([abi.set_authority_ix(program_id, deployer.pubkey(), new_poster.pubkey())], deployer)
+    a.fails_with(E.BATCH_ALREADY_POSTED, [abi.post_batch_ix(program_id, new_poster.pubkey(), a.header(1))], new_poster)
+    assert a.config().authority == new_poster.pubkey() and a.batch(1).batch_index == 1
+
+
+def test_prefunded_config_and_registry_addresses_do_not_block_setup(deployed):
+    svm, program_id, deployer = deployed
+    a = Anchor(svm, program_id, deployer, Keypair())
+    griefer = a.funded()
+    config_pda = abi.config_address(program_id)[0]
+    registry_pda = abi.registered_program_address(program_id, CODE_HASH, PROOF_HASH)[0]
+    dust = svm.minimum_balance_for_rent_exemption(0)
+    a.ok([transfer(TransferParams(from_pubkey=griefer.pubkey(), to_pubkey=k, lamports=dust))
+          for k in (config_pda, registry_pda)], griefer)
+    a.ok([abi.initialize_ix(program_id, deployer.pubkey(), deployer.pubkey(), deployer.pubkey(), GENESIS_ROOT)], deployer)
+    a.ok([abi.register_program_ix(program_id, deployer.pubkey(), CODE_HASH, PROOF_HASH, CONFIG_HASH)], deployer)
+    assert a.config().last_state_root == GENESIS_ROOT
+    assert svm.get_account(registry_pda).owner == program_id
+    assert svm.get_account(config_pda).lamports == svm.minimum_balance_for_rent_exemption(abi.ConfigAccount.SIZE)
+
+
 def test_initialize_creates_config_with_keys_and_genesis_root(deployed):
     svm, program_id, deployer = deployed
     a = Anchor(svm, program_id, deployer, Keypair())
