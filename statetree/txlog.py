@@ -45,6 +45,7 @@ class TxLog:
 
     def __init__(self, path: Union[str, os.PathLike, None] = None, *,
                  backend: str = BACKEND_SQLITE) -> None:
+        self.backend = backend
         if backend == BACKEND_SQLITE:
             if path is None:
                 raise InvalidInput("the sqlite backend needs a file path")
@@ -58,7 +59,6 @@ class TxLog:
             self._blocks = []
         else:
             raise InvalidInput(f"unknown txlog backend {backend!r}")
-        self.backend = backend
 
     # ------------------------------------------------------------ recording
 
