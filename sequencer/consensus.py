@@ -60,7 +60,6 @@ from .types import (
     genesis_qc,
     proposal_signing_bytes,
     timeout_signing_bytes,
-    tx_hash,
     view_sync_signing_bytes,
     vote_signing_bytes,
 )
@@ -267,6 +266,7 @@ class Replica:
         self.wanted: dict[bytes, int] = {}
         self._fetch_rr = 0
         self._helped: dict[int, int] = {}
+        self._tx_hash_cache: dict[bytes, tuple[bytes, ...]] = {}
         self._propose_deadline: int | None = None
 
         start_view = max(
@@ -607,7 +607,7 @@ class Replica:
         if chain is None:
             self._want_missing_ancestor(parent, self._qc_peer(justify))
             return
-        in_flight = {tx_hash(tx) for b in chain for tx in b.payload}
+        in_flight = {h for b in chain for h in self._tx_hashes(b)}
         payload = self.mempool.select(self.config.max_block_txs, self.config.max_block_bytes, in_flight)
         now = self.clock.now_ms()
         if not payload and not idle_expired and not any(b.payload for b in chain):
@@ -777,9 +777,16 @@ class Replica:
         self.metrics["consensus_last_decided_view"] = self.decided_tip.block.view
         self.metrics["consensus_block_height"] = self.decided_tip.block.height
         self.metrics["consensus_decided_txs"] += sum(len(d.block.payload) for d in decided)
-        self.mempool.remove_decided(tx_hash(tx) for d in decided for tx in d.block.payload)
+        self.mempool.remove_decided(h for d in decided for h in self._tx_hashes(d.block))
         self._prune()
         return False
+
+    def _tx_hashes(self, block: Block) -> tuple[bytes, ...]:
+        """Transaction ids as the mempool keys them, computed once per block."""
+        hashes = self._tx_hash_cache.get(block.hash)
+        if hashes is None:
+            hashes = self._tx_hash_cache[block.hash] = tuple(self.mempool.tx_hash(tx) for tx in block.payload)
+        return hashes
 
     def _prune(self) -> None:
         """Forget forks below the decided tip and decided blocks beyond the retention window."""
@@ -793,6 +800,8 @@ class Replica:
         for h, b in list(self.blocks.items()):
             if b.height <= tip.height and h not in on_chain:
                 del self.blocks[h]
+        for h in [h for h in self._tx_hash_cache if h not in self.blocks or self.blocks[h].height <= tip.height]:
+            del self._tx_hash_cache[h]
         for h in [h for h, q in self.pending_qcs.items() if q.view <= tip.view]:
             del self.pending_qcs[h]
 
