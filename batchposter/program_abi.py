@@ -54,6 +54,14 @@ def account_discriminator(name: str) -> bytes:
     return hashlib.sha256(f"account:{name}".encode()).digest()[:DISCRIMINATOR_LEN]
 
 
+def event_discriminator(name: str) -> bytes:
+    """Anchor's event discriminator: the first 8 bytes of sha256("event:<CamelName>")."""
+    return hashlib.sha256(f"event:{name}".encode()).digest()[:DISCRIMINATOR_LEN]
+
+
+EVENT_BATCH_POSTED = "BatchPosted"
+PROGRAM_DATA_LOG_PREFIX = "Program data: "
+
 IX_INITIALIZE = "initialize"
 IX_REGISTER_PROGRAM = "register_program"
 IX_POST_BATCH = "post_batch"
@@ -419,6 +427,28 @@ def predict_post_batch_error(config: ConfigAccount, header: BatchHeader) -> Erro
     return None
 
 
+def batch_posted_events(logs: list[str]) -> list[BatchAccount]:
+    """The `BatchPosted` events in a transaction's logs (Anchor `emit!` format).
+
+    The event carries the Batch account's fields, so an auditor following transactions
+    (getTransaction / logsSubscribe) sees each anchored batch without reading accounts.
+    """
+    import base64
+
+    events = []
+    disc = event_discriminator(EVENT_BATCH_POSTED)
+    for line in logs:
+        if not line.startswith(PROGRAM_DATA_LOG_PREFIX):
+            continue
+        try:
+            payload = base64.b64decode(line[len(PROGRAM_DATA_LOG_PREFIX) :].split()[0], validate=True)
+        except ValueError:
+            continue
+        if payload[:DISCRIMINATOR_LEN] == disc and len(payload) == BatchAccount.SIZE:
+            events.append(BatchAccount.decode(account_discriminator(BatchAccount.NAME) + payload[DISCRIMINATOR_LEN:]))
+    return events
+
+
 # ---------------------------------------------------------------------------------------
 # IDL
 # ---------------------------------------------------------------------------------------
@@ -564,6 +594,7 @@ def build_idl(program_id: Pubkey) -> dict[str, Any]:
         },
         "instructions": instructions,
         "accounts": [{"name": name, "discriminator": list(account_discriminator(name))} for name in _ACCOUNT_FIELDS],
+        "events": [{"name": EVENT_BATCH_POSTED, "discriminator": list(event_discriminator(EVENT_BATCH_POSTED))}],
         "errors": [
             {"code": int(code), "name": _camel(code.name), "msg": ERROR_MESSAGES[code]}
             for code in ErrorCode
@@ -575,6 +606,12 @@ def build_idl(program_id: Pubkey) -> dict[str, Any]:
                 "type": {"kind": "struct", "fields": [{"name": f, "type": t} for f, t in fields]},
             }
             for name, fields in _ACCOUNT_FIELDS.items()
+        ]
+        + [
+            {
+                "name": EVENT_BATCH_POSTED,
+                "type": {"kind": "struct", "fields": [{"name": f, "type": t} for f, t in _ACCOUNT_FIELDS["Batch"]]},
+            }
         ],
     }
 

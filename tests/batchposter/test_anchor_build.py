@@ -43,6 +43,10 @@ def test_c_account_discriminators_are_anchors():
         assert value.to_bytes(8, "little") == abi.account_discriminator(camel[name])
 
 
+def test_c_event_discriminator_is_anchors():
+    assert _c_defines("EVENT_")["EVENT_BATCH_POSTED"].to_bytes(8, "little") == abi.event_discriminator("BatchPosted")
+
+
 def test_c_error_codes_match_the_python_table():
     defines = {name[4:]: value for name, value in _c_defines("ERR_").items()}
     assert defines == {code.name: int(code) for code in abi.ErrorCode}

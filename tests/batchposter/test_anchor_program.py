@@ -207,6 +207,12 @@ def test_post_batch_stores_the_batch_and_advances_the_config(anchor: Anchor):
     assert (cfg.last_state_root, cfg.tx_log_root) == (header.state_root, header.tx_log_root)
 
 
+def test_post_batch_emits_an_anchor_event_with_the_batch(anchor: Anchor):
+    result = anchor.ok([abi.post_batch_ix(anchor.program_id, anchor.poster.pubkey(), anchor.header(1))], anchor.poster)
+    events = abi.batch_posted_events(result.logs())
+    assert events == [anchor.batch(1)]
+
+
 def test_post_batch_chains_consecutive_batches(anchor: Anchor):
     for index in range(1, 6):
         anchor.ok([abi.post_batch_ix(anchor.program_id, anchor.poster.pubkey(), anchor.header(index))], anchor.poster)
