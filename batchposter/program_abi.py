@@ -10,13 +10,16 @@ so the three cannot drift apart.
 
 from __future__ import annotations
 
+import base64
 import enum
 import hashlib
+import json
 import struct
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from solders.instruction import AccountMeta, Instruction
+from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 from solders.system_program import ID as SYSTEM_PROGRAM_ID
 
@@ -29,10 +32,8 @@ DEV_PROGRAM_KEYPAIR_SEED = hashlib.sha256(b"assetl2/dev/anchor-program").digest(
 
 
 
-def dev_program_keypair():
+def dev_program_keypair() -> Keypair:
     """The keypair of the dev deployment's program id (public on purpose: dev only)."""
-    from solders.keypair import Keypair
-
     return Keypair.from_seed(DEV_PROGRAM_KEYPAIR_SEED)
 
 
@@ -433,8 +434,6 @@ def batch_posted_events(logs: list[str]) -> list[BatchAccount]:
     The event carries the Batch account's fields, so an auditor following transactions
     (getTransaction / logsSubscribe) sees each anchored batch without reading accounts.
     """
-    import base64
-
     events = []
     disc = event_discriminator(EVENT_BATCH_POSTED)
     for line in logs:
@@ -618,8 +617,6 @@ def build_idl(program_id: Pubkey) -> dict[str, Any]:
 
 def render_idl(program_id: Pubkey | None = None) -> str:
     """The IDL as committed in deploy/program/idl/ (stable key order, trailing newline)."""
-    import json
-
     return json.dumps(build_idl(program_id or dev_program_keypair().pubkey()), indent=2) + "\n"
 
 

@@ -55,9 +55,9 @@ log = logging.getLogger(__name__)
 LAMPORTS_PER_SIGNATURE = 5_000
 MICRO_LAMPORTS_PER_LAMPORT = 1_000_000
 BPS = 10_000
-# post_batch measures ~3.8k CU, ~6.1k when its address was pre-funded, +300 for the two
+# post_batch measures ~4.3k CU, ~6.6k when its address was pre-funded, +300 for the two
 # compute-budget instructions (deploy/program/README.md); the limit leaves headroom for
-# runtime cost changes without paying priority fee on unused units.
+# runtime cost changes without paying priority fee on many unused units.
 POST_BATCH_COMPUTE_UNIT_LIMIT = 10_000
 # System program "insufficient lamports" surfacing from the program's CPI (SystemError 1).
 SYSTEM_ERROR_INSUFFICIENT_LAMPORTS = 1

@@ -12,6 +12,7 @@ import importlib.util
 import os
 import struct
 from pathlib import Path
+from typing import Sequence
 
 from solders.instruction import AccountMeta, Instruction
 from solders.keypair import Keypair
@@ -68,7 +69,7 @@ def build_program(out_dir: Path | None = None) -> Path:
     return module.build(out_dir) if out_dir else module.build()
 
 
-def send(svm: LiteSVM, payer: Keypair, instructions: list[Instruction], signers: list[Keypair] = ()):
+def send(svm: LiteSVM, payer: Keypair, instructions: list[Instruction], signers: Sequence[Keypair] = ()):
     """Sign with payer (+ signers) on the latest blockhash and process; raise on failure."""
     keypairs = [payer, *[s for s in signers if s.pubkey() != payer.pubkey()]]
     tx = Transaction(keypairs, Message(instructions, payer.pubkey()), svm.latest_blockhash())
