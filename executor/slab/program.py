@@ -73,6 +73,7 @@ _SLAB_HDR = struct.Struct(f"<{SLAB_HEADER_WORDS}q")
 _INSTR = struct.Struct(f"<{INSTRUMENT_WORDS}q")
 _ACCOUNT = struct.Struct(f"<{ACCOUNT_WORDS}q")
 _POSITION = struct.Struct(f"<{POSITION_WORDS}q")
+_WORD = struct.Struct("<q")
 
 
 class _Reject(Exception):
@@ -179,6 +180,14 @@ class Slab:
     def _hdr(self) -> list:
         return self._get(_SLAB_HDR, self.layout.slab_header)
 
+    def _hget(self, word: int) -> int:
+        return _WORD.unpack_from(self._arena, self.layout.slab_header + word * WORD)[0]
+
+    def _hset(self, word: int, value: int) -> None:
+        off = self.layout.slab_header + word * WORD
+        _WORD.pack_into(self._arena, off, value)
+        self.core.mark_dirty(off, WORD)
+
     def _ioff(self, i: int) -> int:
         return self.layout.instrument_records + i * INSTRUMENT_WORDS * WORD
 
@@ -213,14 +222,12 @@ class Slab:
         return self._get(_POSITION, self._poff(slot))
 
     def _check_time(self, now_ms: int) -> None:
-        if now_ms < self._hdr()[_SH_LAST_NOW]:
+        if now_ms < self._hget(_SH_LAST_NOW):
             raise _Reject(E.TIME_WENT_BACKWARDS)
 
     def _touch_time(self, now_ms: int) -> None:
-        hdr = self._hdr()
-        if hdr[_SH_LAST_NOW] != now_ms:
-            hdr[_SH_LAST_NOW] = now_ms
-            self._put(_SLAB_HDR, self.layout.slab_header, hdr)
+        if self._hget(_SH_LAST_NOW) != now_ms:
+            self._hset(_SH_LAST_NOW, now_ms)
 
     def _fresh_oracle(self, ins: list, now_ms: int) -> int:
         """The oracle price, failing closed when missing or stale (seed 001 T1)."""
@@ -385,28 +392,31 @@ class Slab:
     def _check_taker_margin(self, user: int, priced: _Priced) -> None:
         """RM1-RM3: recompute before and after; reject a fill that leaves the account below IM
         unless it reduces the requirement (closing trades stay possible)."""
-        _eq0, im0 = self._margin(user)
         eq1, im1 = self._margin(user, priced.positions, priced.cash.get(user, 0))
-        if eq1 < im1 and im1 > im0:
+        if eq1 < im1 and im1 > self._margin(user)[1]:
             raise _Reject(E.MARGIN_INSUFFICIENT)
 
     def _need_position_slots(self, keys) -> None:
         missing = sum(1 for k in set(keys) if k not in self._positions)
-        if self._hdr()[_SH_N_POSITIONS] + missing > self.layout.positions:
+        if missing and self._hget(_SH_N_POSITIONS) + missing > self.layout.positions:
             raise _Reject(E.POOL_FULL_POSITIONS)
 
     def _write_effects(self, priced: _Priced, extra_keys=()) -> None:
         """Write positions, cash and fee totals (only after every check passed)."""
-        hdr = self._hdr()
-        for key in sorted(set(priced.positions) | set(extra_keys)):
-            rec = priced.positions.get(key) or self._position(*key)
+        keys = set(priced.positions)
+        keys.update(extra_keys)
+        for key in sorted(keys):
+            rec = priced.positions.get(key)
             slot = self._positions.get(key)
             if slot is None:
-                slot = hdr[_SH_N_POSITIONS]
-                hdr[_SH_N_POSITIONS] += 1
+                slot = self._hget(_SH_N_POSITIONS)
+                self._hset(_SH_N_POSITIONS, slot + 1)
+                rec = rec or self._position(*key)
                 rec[_P_IN_USE] = 1
                 rec[_P_ACCOUNT] = self._accounts[key[0]]
                 self._index_position(key[0], key[1], slot)
+            elif rec is None:
+                continue                      # already exists and unchanged
             self._put(_POSITION, self._poff(slot), rec)
         for user in sorted(priced.cash):
             aslot = self._accounts[user]
@@ -418,8 +428,8 @@ class Slab:
             else:
                 acct[_A_REBATES] -= fee
             self._put(_ACCOUNT, self._aoff(aslot), acct)
-        hdr[_SH_FEE_POOL] = check_i64(hdr[_SH_FEE_POOL] + priced.fee_pool)
-        self._put(_SLAB_HDR, self.layout.slab_header, hdr)
+        if priced.fee_pool:
+            self._hset(_SH_FEE_POOL, check_i64(self._hget(_SH_FEE_POOL) + priced.fee_pool))
 
     def _trades_since(self, seq: int) -> tuple[TradePrint, ...]:
         return tuple(TradePrint(*t) for t in self.core.trades_since(seq))
@@ -512,7 +522,7 @@ class Slab:
                     raise _Reject(E.MARGIN_INSUFFICIENT)
             keys = list(priced.positions) + [(user, instrument)]
             self._need_position_slots(keys)
-            seq0 = self.core.stats()["trade_seq"]
+            seq0 = self.core.trade_seq
             pending = acct[_A_CLASS] == REG
             rc = self.core.place(instrument, user, side, price_e6, qty_lots, tif, pending, now_ms)
             if rc <= 0:  # preview and apply are the same code path; this cannot differ
@@ -638,7 +648,7 @@ class Slab:
             priced = self._price_fills(instr, ins, user, side, raw, now_ms)
             self._check_taker_margin(user, priced)
             self._need_position_slots(priced.positions)
-            seq0 = self.core.stats()["trade_seq"]
+            seq0 = self.core.trade_seq
             rc = self.core.commit(hold_id, now_ms)
             if rc != 0:
                 raise ExecutorError(E.INTERNAL, f"commit failed after checks: {rc}")
@@ -753,4 +763,4 @@ class Slab:
 
     @property
     def fee_pool_atoms(self) -> int:
-        return self._hdr()[_SH_FEE_POOL]
+        return self._hget(_SH_FEE_POOL)

@@ -7,6 +7,7 @@ with ``code != OK``, a stable message, and no state change.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from executor.errors import ErrorCode, message_for
 
@@ -25,8 +26,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class Fill:
+class Fill(NamedTuple):
     maker_order_id: int
     maker_user: int
     taker_user: int
@@ -36,8 +36,7 @@ class Fill:
     taker_fee_atoms: int
 
 
-@dataclass(frozen=True)
-class TradePrint:
+class TradePrint(NamedTuple):
     """One trade print as stored in the arena's trade ring (plan S12)."""
 
     seq: int
@@ -52,8 +51,7 @@ class TradePrint:
     ts_ms: int
 
 
-@dataclass(frozen=True)
-class CashDelta:
+class CashDelta(NamedTuple):
     """Change of a user's slab cash: realised PnL + funding - fees - ARG tax + rebates."""
 
     user: int

@@ -137,3 +137,51 @@ _op = st.tuples(
 @given(st.lists(_op, min_size=20, max_size=250), st.integers(0, 8), st.integers(0, 3))
 def test_core_matches_reference_property(ops, freeze_ms, topk):
     _run_stream(ops, freeze_ms=freeze_ms, topk=topk)
+
+
+def test_run_batch_gives_exactly_the_per_call_results():
+    """The block entry point (``run_batch``, GIL released) is the same state machine."""
+    from array import array
+
+    rng = random.Random(77)
+    per_call, _r, buf_a, _l = make_pair(orders=32, reservations=4, slices=16)
+    batched, _r2, buf_b, _l2 = make_pair(orders=32, reservations=4, slices=16)
+    rows, expected = array("q"), []
+    ids = [1 << 24]
+    holds = [1 << 24]
+    for step in range(3000):
+        kind, instr, acct, side, px, qty, tif, pending, pick, _dt = _random_op(rng)
+        now = step
+        if kind == "place":
+            row = (1 if pending else 0, instr, acct, side, px, qty, tif, now)
+            rc = per_call.place(instr, acct, side, px, qty, tif, pending, now)
+            if rc > 0:
+                ids.append(rc)
+        elif kind in ("cancel", "modify"):
+            oid = ids[-1 - pick % min(5, len(ids))]
+            o = per_call.order(oid)
+            owner = o[1] if o else acct
+            if kind == "cancel":
+                row = (2, 0, owner, 0, 0, 0, oid, now)
+                rc = per_call.cancel(oid, owner)
+            else:
+                row = (3, 0, owner, 0, px, qty, oid, now)
+                rc = per_call.modify(oid, owner, px, qty, now)
+        elif kind == "reserve":
+            row = (4, instr, acct, side, px, qty, now + 9, now)
+            rc = per_call.reserve(instr, acct, side, qty, px, now, now + 9)
+            if rc > 0:
+                holds.append(rc)
+        elif kind in ("commit", "release"):
+            hid = holds[-1 - pick % min(3, len(holds))]
+            row = (5 if kind == "commit" else 6, 0, 0, 0, 0, 0, hid, now)
+            rc = per_call.commit(hid, now) if kind == "commit" else per_call.release(hid)
+        else:
+            continue
+        rows.extend(row)
+        expected.append(rc)
+    out = array("q", bytes(8 * len(expected)))
+    ok = batched.run_batch(memoryview(rows).cast("B").cast("q", (len(expected), 8)), out)
+    assert list(out) == expected
+    assert ok == sum(1 for rc in expected if rc >= 0)
+    assert bytes(buf_a) == bytes(buf_b)
