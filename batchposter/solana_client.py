@@ -30,7 +30,7 @@ from typing import Awaitable, Callable
 
 from solana.exceptions import SolanaRpcException
 from solana.rpc.async_api import AsyncClient
-from solana.rpc.commitment import Commitment, Confirmed, Finalized
+from solana.rpc.commitment import Commitment, Confirmed, Finalized, Processed
 from solana.rpc.core import RPCException
 from solana.rpc.models import TxOpts
 from solders.compute_budget import set_compute_unit_limit, set_compute_unit_price
@@ -290,7 +290,9 @@ class SolanaAnchorClient:
         return submission
 
     async def _send(self, submission: Submission) -> None:
-        opts = TxOpts(skip_preflight=False, preflight_commitment=self.commitment, max_retries=0)
+        # Preflight against the processed bank: with several batches in flight, batch k+1 is
+        # only valid on top of batch k, which is processed long before it is confirmed.
+        opts = TxOpts(skip_preflight=False, preflight_commitment=Processed, max_retries=0)
         try:
             await self.rpc.send_raw_transaction(bytes(submission.transaction), opts)
         except RPCException as exc:

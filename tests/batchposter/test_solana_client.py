@@ -110,6 +110,17 @@ async def test_post_batch_confirms_and_the_chain_tip_advances(env):
     assert second.outcome == sc.PostOutcome.CONFIRMED and (await client.read_config()).last_batch_index == 2
 
 
+async def test_batches_can_be_in_flight_together_and_confirm_in_order(env):
+    client = env.anchor_client()
+    first = await client.send_post_batch(header(1))
+    second = await client.send_post_batch(header(2, h("root-1"), 11))
+    assert (await client.status(second)).state == sc.SubmissionState.PENDING
+    env.ledger.advance_slot()
+    states = [(await client.status(s)).state for s in (first, second)]
+    assert states == [sc.SubmissionState.CONFIRMED, sc.SubmissionState.CONFIRMED]
+    assert (await client.read_config()).last_batch_index == 2
+
+
 async def test_reposting_an_anchored_batch_is_a_no_op(env):
     client = env.anchor_client()
     await client.post_batch(header(1))
