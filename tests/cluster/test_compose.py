@@ -1,0 +1,210 @@
+"""The docker-compose cluster: 4 nodes come up healthy, survive SIGKILL with their identity,
+and are partitioned and healed (DESIGN §1 chaos tests, §9 operations).
+
+The static checks at the top need no Docker.  The cluster tests share one compose project
+(module fixture) that is always removed with ``down -v`` at the end, whatever happened.
+"""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import compose
+from compose import NODES, REPO, Cluster, ComposeError
+
+from node import config as config_mod
+
+# The first docker test may build the base image (debootstrap, ~1-2 min) and the node image
+# (pip + Cython, ~3-5 min on 2 cores) in its fixture; later runs reuse them.
+DOCKER_TIMEOUT = 1800
+
+
+# ----------------------------------------------------------------------------- static checks
+
+@pytest.mark.parametrize("node", NODES)
+def test_compose_node_config_is_valid(node):
+    cfg = config_mod.load(REPO / "deploy/compose" / f"{node}.toml", environ={})
+    assert cfg.node.chain_id == "assetl2-compose"
+    assert cfg.data_dir == Path("/var/lib/assetl2")
+    for listen in (cfg.grpc.listen, cfg.admin.listen, cfg.peer.listen):
+        assert listen.startswith("0.0.0.0:"), "inside a container the node must listen on all interfaces"
+    assert cfg.admin.listen.endswith(f":{compose.ADMIN_PORT}")
+
+
+def test_image_default_config_is_valid():
+    cfg = config_mod.load(REPO / "deploy/docker/node.toml", environ={})
+    assert cfg.data_dir == Path("/var/lib/assetl2")
+    assert cfg.admin.listen == f"0.0.0.0:{compose.ADMIN_PORT}"
+
+
+def test_compose_file_wires_every_node():
+    text = (REPO / "docker-compose.yml").read_text()
+    for node in NODES:
+        assert re.search(rf"^  {node}:$", text, re.M), f"service {node} missing"
+        assert f"./deploy/compose/{node}.toml:/etc/assetl2/node.toml:ro" in text
+        assert f"{node}-data:/var/lib/assetl2" in text
+    assert "assetl2-probe" in text and "restart:" in text
+
+
+def test_prometheus_scrapes_every_node():
+    text = (REPO / "deploy/prometheus/prometheus.yml").read_text()
+    targets = re.findall(r'"(node\d):(\d+)"', text)
+    assert sorted(t[0] for t in targets) == list(NODES)
+    assert {int(t[1]) for t in targets} == {compose.ADMIN_PORT}
+
+
+def test_probe_script_reads_a_node_admin_endpoint(tmp_path, assetl2_cmd, clean_env):
+    """The image's healthcheck script against a real node on loopback (no Docker needed)."""
+    import socket
+
+    ports = []
+    for _ in range(3):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            ports.append(s.getsockname()[1])
+    cfg = tmp_path / "node.toml"
+    cfg.write_text(
+        f'[node]\ndata_dir = "data"\nlog_format = "text"\n'
+        f'[grpc]\nlisten = "127.0.0.1:{ports[0]}"\n[admin]\nlisten = "127.0.0.1:{ports[1]}"\n'
+        f'[peer]\nlisten = "127.0.0.1:{ports[2]}"\n'
+    )
+    probe = [sys.executable, str(REPO / "deploy/docker/assetl2-probe"), "--port", str(ports[1]), "--timeout", "1"]
+    assert subprocess.run([*probe, "/healthz"], capture_output=True, timeout=30).returncode == 1  # nothing there yet
+    proc = subprocess.Popen([*assetl2_cmd, "run", "--config", str(cfg), "--init"], env=clean_env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while subprocess.run([*probe, "/healthz"], capture_output=True, timeout=30).returncode != 0:
+            assert proc.poll() is None, proc.stderr.read().decode()
+            assert time.monotonic() < deadline, "node did not answer /healthz within 60s"
+            time.sleep(0.2)
+        out = subprocess.run([*probe, "--print", "/status"], capture_output=True, text=True, timeout=30)
+        assert out.returncode == 0 and '"node_id"' in out.stdout
+        assert subprocess.run([*probe, "/nope"], capture_output=True, timeout=30).returncode == 1
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+# ----------------------------------------------------------------------------- the cluster
+
+
+@pytest.fixture(scope="module")
+def cluster(node_image):
+    c = Cluster(image=node_image, base_image=os.environ.get("BASE_IMAGE") or compose.BASE_IMAGE)
+    try:
+        c.up(NODES)
+        c.wait_healthy(NODES, timeout=120)
+        yield c
+    finally:
+        c.down()
+
+
+@pytest.fixture(scope="module")
+def identities(cluster) -> dict[str, str]:
+    """node_id of every node as first seen."""
+    return {n: cluster.status(n)["node_id"] for n in NODES}
+
+
+@pytest.mark.docker
+@pytest.mark.timeout(DOCKER_TIMEOUT)
+def test_cluster_is_healthy_with_distinct_ids_and_one_chain(cluster, identities):
+    statuses = {n: cluster.status(n) for n in NODES}
+    assert {s["chain_id"] for s in statuses.values()} == {"assetl2-compose"}
+    assert len(set(identities.values())) == len(NODES), identities
+    for n, s in statuses.items():
+        assert s["node_id"] == identities[n]
+        assert s["ready"] is True, s
+    # Each node created its own key in its own volume; no key came from the image or the repo.
+    volumes = cluster.volumes()
+    assert all(any(v.endswith(f"_{n}-data") for v in volumes) for n in NODES), volumes
+    for n in NODES:
+        listing = cluster.exec(n, "ls", "-l", "/var/lib/assetl2/node-key.json").stdout
+        assert listing.startswith("-rw-------") and " assetl2 " in listing, listing
+
+
+@pytest.mark.docker
+@pytest.mark.timeout(DOCKER_TIMEOUT)
+def test_nodes_reach_each_other_and_serve_metrics(cluster):
+    for src, dst in [("node0", "node1"), ("node1", "node2"), ("node2", "node3"), ("node3", "node0")]:
+        assert cluster.can_reach(src, dst), f"{src} cannot reach {dst}"
+    metrics = cluster.probe("node0", "/metrics", host="node3")
+    assert metrics.returncode == 0 and "assetl2" in metrics.stdout
+
+
+@pytest.mark.docker
+@pytest.mark.timeout(DOCKER_TIMEOUT)
+def test_sigkilled_node_is_restarted_with_same_identity(cluster, identities):
+    victim = "node1"
+    before = cluster.restart_count(victim)
+    cluster.crash(victim)
+    cluster.wait_for(f"{victim} to go down", lambda: cluster.health(victim) != "healthy"
+                     or cluster.restart_count(victim) > before, timeout=30, interval=0.1)
+    cluster.wait_healthy([victim], timeout=90)
+    assert cluster.status(victim)["node_id"] == identities[victim], "restarted node lost its key (data volume)"
+    assert cluster.can_reach("node0", victim)
+
+
+@pytest.mark.docker
+@pytest.mark.timeout(DOCKER_TIMEOUT)
+def test_killed_and_started_node_keeps_identity(cluster, identities):
+    victim = "node2"
+    cluster.kill(victim)                     # a manual kill: the restart policy stays out of it
+    cluster.wait_for(f"{victim} to stop", lambda: not cluster.state(victim).get("Running"), timeout=30)
+    assert cluster.state(victim)["ExitCode"] == 137
+    assert not cluster.can_reach("node0", victim, probe_timeout=1)
+    cluster.start(victim)
+    cluster.wait_healthy([victim], timeout=90)
+    assert cluster.status(victim)["node_id"] == identities[victim]
+
+
+@pytest.mark.docker
+@pytest.mark.timeout(DOCKER_TIMEOUT)
+def test_partitioned_node_is_cut_off_then_heals(cluster, identities):
+    victim = "node3"
+    cluster.disconnect(victim)
+    try:
+        for other in ("node0", "node1"):
+            assert not cluster.can_reach(other, victim, probe_timeout=1), f"{other} still reaches {victim}"
+        assert not cluster.can_reach(victim, "node0", probe_timeout=1)
+        # Cut off, not dead: the node itself stays up and healthy.
+        assert cluster.health(victim) == "healthy"
+        assert cluster.status(victim)["node_id"] == identities[victim]
+    finally:
+        cluster.connect(victim)
+    cluster.wait_for(f"{victim} reachable again", lambda: cluster.can_reach("node0", victim, probe_timeout=1)
+                     and cluster.can_reach(victim, "node0", probe_timeout=1), timeout=30)
+    assert cluster.status(victim)["node_id"] == identities[victim]
+
+
+@pytest.mark.docker
+@pytest.mark.timeout(DOCKER_TIMEOUT)
+def test_paused_node_stops_answering_then_resumes(cluster):
+    victim = "node0"
+    cluster.pause(victim)
+    try:
+        assert not cluster.can_reach("node1", victim, probe_timeout=1)
+    finally:
+        cluster.unpause(victim)
+    cluster.wait_for(f"{victim} answering after unpause",
+                     lambda: cluster.can_reach("node1", victim, probe_timeout=1), timeout=30)
+    cluster.wait_healthy(NODES, timeout=60)
+
+
+@pytest.mark.docker
+@pytest.mark.timeout(DOCKER_TIMEOUT)
+def test_graceful_stop_exits_zero_and_start_restores(cluster, identities):
+    victim = "node1"
+    cluster.stop(victim)
+    state = cluster.state(victim)
+    assert not state["Running"] and state["ExitCode"] == 0, state    # SIGTERM: clean shutdown
+    assert "node stopped" in cluster.logs(victim, tail=20)
+    cluster.start(victim)
+    cluster.wait_healthy([victim], timeout=90)
+    assert cluster.status(victim)["node_id"] == identities[victim]
