@@ -11,6 +11,9 @@ oldest one, so utilisation stays at 50 %).  Orders consumed by commits are reple
   the target applies to;
 * through the **matching core** alone (``MatchingCore.reserve`` / ``commit``), for scale.
 
+Wall-clock percentiles are the target's measure; per-call thread CPU time is printed as well,
+because on a shared machine the wall-clock tail is mostly time spent descheduled.
+
 Target (issue 4): p99 reserve <= 20 us and p99 commit <= 50 us (ten times better than the base
 design's 0.2 ms / 0.5 ms).  ``--json`` makes the last stdout line one JSON object.
 """
@@ -82,7 +85,9 @@ def run_slab(args) -> tuple[dict, dict, dict]:
         holds.append(r.hold_id)
     res_ns: list[int] = []
     com_ns: list[int] = []
-    pc = time.perf_counter_ns
+    res_cpu: list[int] = []
+    com_cpu: list[int] = []
+    pc, cpu = time.perf_counter_ns, time.thread_time_ns
     gc.collect()
     gc.disable()
     try:
@@ -90,18 +95,20 @@ def run_slab(args) -> tuple[dict, dict, dict]:
             now += 1
             taker = TAKERS[i % len(TAKERS)]
             qty = rng.randint(5, 60)
-            t0 = pc()
+            c0, t0 = cpu(), pc()
             r = slab.reserve(taker, 0, BUY, qty, PX + LEVELS * TICK, now_ms=now, ttl_ms=120_000)
-            t1 = pc()
+            t1, c1 = pc(), cpu()
             assert r.ok, r
             res_ns.append(t1 - t0)
+            res_cpu.append(c1 - c0)
             holds.append(r.hold_id)
             old = holds.popleft()
-            t0 = pc()
+            c0, t0 = cpu(), pc()
             c = slab.commit(old, now_ms=now)
-            t1 = pc()
+            t1, c1 = pc(), cpu()
             assert c.ok, c
             com_ns.append(t1 - t0)
+            com_cpu.append(c1 - c0)
             free = slab.core.stats()["free_orders"]
             missing = (args.orders - free) - target_orders
             if missing < 0:
@@ -114,7 +121,7 @@ def run_slab(args) -> tuple[dict, dict, dict]:
     util = {"orders_used": args.orders - st["free_orders"], "orders_cap": args.orders,
             "holds_open": args.reservations - st["free_reservations"],
             "holds_cap": args.reservations}
-    return _stats(res_ns), _stats(com_ns), util
+    return _stats(res_ns), _stats(com_ns), util, _stats(res_cpu), _stats(com_cpu)
 
 
 def run_core(args) -> tuple[dict, dict]:
@@ -168,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     print("slab program ...", file=sys.stderr)
-    s_res, s_com, util = run_slab(args)
+    s_res, s_com, util, s_res_cpu, s_com_cpu = run_slab(args)
     print("matching core ...", file=sys.stderr)
     c_res, c_com = run_core(args)
     print(f"pools at 50 %: orders {util['orders_used']}/{util['orders_cap']}, "
@@ -178,16 +185,26 @@ def main(argv: list[str] | None = None) -> int:
           f"{'p99/target':>12}")
     rows = [("slab reserve", s_res, TARGET_P99_RESERVE_US),
             ("slab commit", s_com, TARGET_P99_COMMIT_US),
+            ("slab reserve (cpu time)", s_res_cpu, TARGET_P99_RESERVE_US),
+            ("slab commit (cpu time)", s_com_cpu, TARGET_P99_COMMIT_US),
             ("core reserve", c_res, TARGET_P99_RESERVE_US),
             ("core commit", c_com, TARGET_P99_COMMIT_US)]
     for name, st, target in rows:
         print(f"{name:<26}{st['p50_us']:>9.1f}{st['p99_us']:>9.1f}{st['max_us']:>10.1f}"
               f"{target:>12.0f}{st['p99_us'] / target:>11.2f}x")
     met = s_res["p99_us"] <= TARGET_P99_RESERVE_US and s_com["p99_us"] <= TARGET_P99_COMMIT_US
+    try:
+        load = " ".join(f"{x:.2f}" for x in __import__("os").getloadavg())
+    except OSError:
+        load = "n/a"
+    print(f"load average during run: {load} on {__import__('os').cpu_count()} cpus "
+          f"(wall-clock percentiles include preemption; cpu-time rows exclude it)")
     print(f"targets (slab program, p99 reserve <= {TARGET_P99_RESERVE_US:.0f} us, p99 commit <= "
           f"{TARGET_P99_COMMIT_US:.0f} us): {'met' if met else 'NOT met'}")
     if args.json:
         print(json.dumps({"utilisation": util, "slab_reserve": s_res, "slab_commit": s_com,
+                          "slab_reserve_cpu": s_res_cpu, "slab_commit_cpu": s_com_cpu,
+                          "loadavg": load,
                           "core_reserve": c_res, "core_commit": c_com,
                           "target_p99_reserve_us": TARGET_P99_RESERVE_US,
                           "target_p99_commit_us": TARGET_P99_COMMIT_US,
