@@ -68,7 +68,8 @@ IX_REGISTER_PROGRAM = "register_program"
 IX_POST_BATCH = "post_batch"
 IX_SET_AUTHORITY = "set_authority"
 IX_SET_POSTER = "set_poster"
-INSTRUCTIONS = (IX_INITIALIZE, IX_REGISTER_PROGRAM, IX_POST_BATCH, IX_SET_AUTHORITY, IX_SET_POSTER)
+IX_CLOSE_BATCH = "close_batch"
+INSTRUCTIONS = (IX_INITIALIZE, IX_REGISTER_PROGRAM, IX_POST_BATCH, IX_SET_AUTHORITY, IX_SET_POSTER, IX_CLOSE_BATCH)
 
 
 class ErrorCode(enum.IntEnum):
@@ -84,6 +85,7 @@ class ErrorCode(enum.IntEnum):
     INSTRUCTION_DID_NOT_DESERIALIZE = 102
     CONSTRAINT_MUT = 2000
     CONSTRAINT_SIGNER = 2002
+    CONSTRAINT_CLOSE = 2011
     CONSTRAINT_SEEDS = 2006
     ACCOUNT_DISCRIMINATOR_MISMATCH = 3002
     ACCOUNT_NOT_ENOUGH_KEYS = 3005
@@ -108,6 +110,7 @@ class ErrorCode(enum.IntEnum):
     TX_LOG_ROOT_CHANGED = 6013
     INVALID_KEY = 6014
     RENT_OVERFLOW = 6015
+    BATCH_IS_TIP = 6016
 
 
 ANCHOR_USER_ERROR_OFFSET = 6000
@@ -128,6 +131,7 @@ ERROR_MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.TX_LOG_ROOT_CHANGED: "Same tx_log_size as anchored but a different tx_log_root",
     ErrorCode.INVALID_KEY: "The default (all-zero) key cannot be an authority or poster",
     ErrorCode.RENT_OVERFLOW: "The rent sysvar gives a minimum balance out of range",
+    ErrorCode.BATCH_IS_TIP: "Only batches older than the last anchored one can be closed",
 }
 
 
@@ -294,6 +298,17 @@ def set_authority_ix(program_id: Pubkey, authority: Pubkey, new_authority: Pubke
 def set_poster_ix(program_id: Pubkey, authority: Pubkey, new_poster: Pubkey) -> Instruction:
     """`set_poster(new_poster)`: rotate the key allowed to post batches (committee rotation later)."""
     return _rotate_ix(IX_SET_POSTER, program_id, authority, new_poster)
+
+
+def close_batch_ix(program_id: Pubkey, authority: Pubkey, batch_index: int, recipient: Pubkey) -> Instruction:
+    """`close_batch(batch_index)`: return an old batch account's rent to `recipient` (authority only)."""
+    accounts = [
+        AccountMeta(config_address(program_id)[0], is_signer=False, is_writable=False),
+        AccountMeta(batch_address(program_id, batch_index), is_signer=False, is_writable=True),
+        AccountMeta(authority, is_signer=True, is_writable=False),
+        AccountMeta(recipient, is_signer=False, is_writable=True),
+    ]
+    return Instruction(program_id, instruction_discriminator(IX_CLOSE_BATCH) + struct.pack("<Q", batch_index), accounts)
 
 
 # ---------------------------------------------------------------------------------------
@@ -575,6 +590,17 @@ def build_idl(program_id: Pubkey) -> dict[str, Any]:
                 {"name": "authority", "signer": True},
             ],
             "args": key_arg("new_poster"),
+        },
+        {
+            "name": IX_CLOSE_BATCH,
+            "docs": ["Close a batch account older than the tip and return its rent (authority only)."],
+            "accounts": [
+                {"name": "config", "pda": config_pda},
+                {"name": "batch", "writable": True},
+                {"name": "authority", "signer": True},
+                {"name": "recipient", "writable": True},
+            ],
+            "args": [{"name": "batch_index", "type": "u64"}],
         },
     ]
     for ix in instructions:

@@ -373,13 +373,20 @@ class SolanaAnchorClient:
             await self._sleep(self.poll_interval_s)
 
     async def _already_posted(self, header: abi.BatchHeader, attempts: int, fees: int, started: float) -> PostResult:
+        """The program says this index is anchored: the same batch (a no-op) or a conflict?
+
+        Read at the configured commitment.  A batch the authority has closed (`close_batch`)
+        cannot be compared any more; the Config tip past it proves it was anchored.  Anything
+        not yet visible at the commitment is retried later rather than called a conflict.
+        """
         anchored = await self.read_batch(header.batch_index)
         if anchored is None:
-            # Anchored per the program, but not visible at our commitment yet.
             config = await self.read_config()
-            if config.last_batch_index < header.batch_index:
-                raise BatchConflict(f"batch {header.batch_index} reported posted but config is at {config.last_batch_index}")
-            raise RpcUnavailable(f"batch {header.batch_index} is anchored but not yet readable")
+            if config.last_batch_index > header.batch_index:
+                log.warning("batch %d is anchored and its account closed; content not re-checked", header.batch_index)
+                return PostResult(PostOutcome.ALREADY_POSTED, header.batch_index, None, None, attempts, fees,
+                                  self._clock() - started)
+            raise RpcUnavailable(f"batch {header.batch_index} is anchored but not yet visible at {self.commitment}")
         if anchored.header() != header:
             raise BatchConflict(
                 f"batch {header.batch_index} on chain has state root {anchored.state_root.hex()}, "

@@ -389,7 +389,7 @@ def test_instruction_without_a_full_discriminator_is_rejected(anchor: Anchor, le
 
 
 def test_instruction_with_an_unknown_discriminator_is_rejected(anchor: Anchor):
-    data = abi.instruction_discriminator("close_batch") + anchor.header(1).encode()
+    data = abi.instruction_discriminator("delete_config") + anchor.header(1).encode()
     anchor.fails_with(E.INSTRUCTION_FALLBACK_NOT_FOUND, [_raw(anchor, data)], anchor.poster)
 
 
@@ -402,7 +402,7 @@ def test_account_discriminator_is_not_accepted_as_instruction(anchor: Anchor):
 @pytest.mark.parametrize("delta", [-1, +1])
 def test_instruction_arguments_of_wrong_length_are_rejected(anchor: Anchor, name, delta):
     args_len = {"initialize": 96, "register_program": 96, "post_batch": abi.BatchHeader.BORSH.size,
-                "set_authority": 32, "set_poster": 32}[name]
+                "set_authority": 32, "set_poster": 32, "close_batch": 8}[name]
     data = abi.instruction_discriminator(name) + bytes(max(args_len + delta, 0))
     anchor.fails_with(E.INSTRUCTION_DID_NOT_DESERIALIZE, [_raw(anchor, data)], anchor.poster)
 
@@ -505,3 +505,62 @@ def test_post_batch_agrees_with_the_python_rule_model(program_elf, attempts):
         assert abi.error_code_of(getattr(result, "err", lambda: None)()) == expected, (header, cfg)
         if expected is None:
             assert a.batch(header.batch_index).header() == header
+
+
+# ---------------------------------------------------------------------------------------
+# close_batch
+# ---------------------------------------------------------------------------------------
+
+
+def _post_n(anchor: Anchor, n: int) -> None:
+    for index in range(1, n + 1):
+        anchor.ok([abi.post_batch_ix(anchor.program_id, anchor.poster.pubkey(), anchor.header(index))], anchor.poster)
+
+
+def test_close_batch_returns_the_rent_and_a_repost_is_still_refused(anchor: Anchor):
+    _post_n(anchor, 2)
+    recipient = Keypair().pubkey()
+    rent = anchor.svm.get_account(abi.batch_address(anchor.program_id, 1)).lamports
+    anchor.ok([abi.close_batch_ix(anchor.program_id, anchor.authority.pubkey(), 1, recipient)], anchor.authority)
+    assert anchor.batch(1) is None
+    assert anchor.svm.get_balance(recipient) == rent
+    stale = abi.BatchHeader(1, 1, 10, GENESIS_ROOT, h("root-1"), 10, h("log-1"), CODE_HASH, PROOF_HASH)
+    anchor.fails_with(E.BATCH_ALREADY_POSTED, [abi.post_batch_ix(anchor.program_id, anchor.poster.pubkey(), stale)], anchor.poster)
+    anchor.ok([abi.post_batch_ix(anchor.program_id, anchor.poster.pubkey(), anchor.header(3))], anchor.poster)
+
+
+def test_close_batch_refuses_the_tip_and_unposted_batches(anchor: Anchor):
+    _post_n(anchor, 1)
+    for index in (1, 2):
+        ix = abi.close_batch_ix(anchor.program_id, anchor.authority.pubkey(), index, anchor.authority.pubkey())
+        anchor.fails_with(E.BATCH_IS_TIP, [ix], anchor.authority)
+    assert anchor.batch(1) is not None
+
+
+def test_close_batch_by_non_authority_is_rejected(anchor: Anchor):
+    _post_n(anchor, 2)
+    anchor.fails_with(E.UNAUTHORIZED_AUTHORITY,
+                      [abi.close_batch_ix(anchor.program_id, anchor.poster.pubkey(), 1, anchor.poster.pubkey())],
+                      anchor.poster)
+
+
+def test_close_batch_twice_is_rejected(anchor: Anchor):
+    _post_n(anchor, 2)
+    ix = abi.close_batch_ix(anchor.program_id, anchor.authority.pubkey(), 1, anchor.authority.pubkey())
+    anchor.ok([ix], anchor.authority)
+    anchor.fails_with(E.ACCOUNT_NOT_INITIALIZED, [ix], anchor.authority)
+
+
+def test_close_batch_with_another_batch_account_is_rejected(anchor: Anchor):
+    _post_n(anchor, 3)
+    ix = abi.close_batch_ix(anchor.program_id, anchor.authority.pubkey(), 1, anchor.authority.pubkey())
+    ix = _with_meta(ix, 1, AccountMeta(abi.batch_address(anchor.program_id, 2), False, True))
+    anchor.fails_with(E.CONSTRAINT_SEEDS, [ix], anchor.authority)
+    assert anchor.batch(2) is not None
+
+
+def test_close_batch_into_itself_is_rejected(anchor: Anchor):
+    _post_n(anchor, 2)
+    batch = abi.batch_address(anchor.program_id, 1)
+    anchor.fails_with(E.CONSTRAINT_CLOSE,
+                      [abi.close_batch_ix(anchor.program_id, anchor.authority.pubkey(), 1, batch)], anchor.authority)

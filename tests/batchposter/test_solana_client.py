@@ -131,6 +131,20 @@ async def test_reposting_an_anchored_batch_is_a_no_op(env):
     assert (await client.read_config()).last_batch_index == 1
 
 
+async def test_reposting_a_closed_batch_is_a_no_op(env):
+    client = env.anchor_client()
+    await client.post_batch(header(1))
+    await client.post_batch(header(2, h("root-1"), 11))
+    authority = env.ledger.upgrade_authority
+    from batchposter import svm_deploy
+
+    svm_deploy.send(env.ledger.svm, authority,
+                    [abi.close_batch_ix(env.ledger.program_id, authority.pubkey(), 1, authority.pubkey())])
+    assert await client.read_batch(1) is None
+    again = await client.post_batch(header(1))
+    assert again.outcome == sc.PostOutcome.ALREADY_POSTED
+
+
 async def test_a_different_batch_at_an_anchored_index_is_a_conflict(env):
     client = env.anchor_client()
     await client.post_batch(header(1))

@@ -40,6 +40,7 @@ typedef long long i64;
 void sol_log_(const char *message, u64 len);
 void sol_memcpy_(void *dst, const void *src, u64 n);
 void sol_memcmp_(const void *a, const void *b, u64 n, int *result);
+void sol_memset_(void *dst, u8 value, u64 n);
 u64 sol_create_program_address(const void *seeds, u64 seeds_len, const u8 *program_id, u8 *address);
 u64 sol_try_find_program_address(const void *seeds, u64 seeds_len, const u8 *program_id, u8 *address,
                                  u8 *bump);
@@ -101,6 +102,7 @@ typedef struct {
 #define IX_POST_BATCH 0x244cd50e66ea7bacULL
 #define IX_SET_AUTHORITY 0x791aa36e1525fa85ULL
 #define IX_SET_POSTER 0x71c1273fc87560c3ULL
+#define IX_CLOSE_BATCH 0x1cb5d3d1fd23aea6ULL
 #define ACCOUNT_CONFIG 0x82ccfa1ee0aa0c9bULL
 #define ACCOUNT_REGISTERED_PROGRAM 0x04327403ebb4fb1fULL
 #define ACCOUNT_BATCH 0x2c8958162c46c29cULL
@@ -120,6 +122,7 @@ typedef struct {
 #define ERR_INVALID_PROGRAM_ID 3008
 #define ERR_ACCOUNT_NOT_INITIALIZED 3012
 #define ERR_ACCOUNT_NOT_PROGRAM_DATA 3013
+#define ERR_CONSTRAINT_CLOSE 2011
 
 /* ---- the anchor's own rules (Anchor user offset 6000) ---- */
 #define ERR_NOT_UPGRADE_AUTHORITY 6000
@@ -138,6 +141,7 @@ typedef struct {
 #define ERR_TX_LOG_ROOT_CHANGED 6013
 #define ERR_INVALID_KEY 6014
 #define ERR_RENT_OVERFLOW 6015
+#define ERR_BATCH_IS_TIP 6016
 
 /* ---- account layouts (Borsh, every field at its natural alignment) ---- */
 #define DISC_LEN 8
@@ -195,6 +199,7 @@ typedef struct {
 #define POST_ARGS_LEN 192
 
 #define KEY_ARG_LEN 32
+#define CLOSE_ARGS_LEN 8
 
 /* ---- system program and upgradeable loader ---- */
 #define SYSTEM_CREATE_ACCOUNT 0
@@ -868,6 +873,49 @@ NOINLINE static u64 ix_rotate_key(const Context *ctx, u64 field) {
     return 0;
 }
 
+/* close_batch(batch_index), authority only: accounts config, batch (w), authority (s),
+ * recipient (w).  Every batch account locks its rent for good; closing batches
+ * older than the tip returns it.  The Config keeps the tip and its index, so a
+ * re-post of a closed index still fails with BatchAlreadyPosted, and the
+ * BatchPosted event in the posting transaction's logs keeps the batch's record. */
+NOINLINE static u64 ix_close_batch(const Context *ctx) {
+    AccountInfo *accts = ctx->accts;
+    if (ctx->args_len != CLOSE_ARGS_LEN) {
+        return ERR_INSTRUCTION_DID_NOT_DESERIALIZE;
+    }
+    if (ctx->n < 4) {
+        return ERR_ACCOUNT_NOT_ENOUGH_KEYS;
+    }
+    AccountInfo *batch = &accts[1];
+    AccountInfo *recipient = &accts[3];
+    u64 err = check_authority(&accts[0], &accts[2], ctx->program_id, 0);
+    if (err != 0) {
+        return err;
+    }
+    if (!batch->is_writable || !recipient->is_writable) {
+        return ERR_CONSTRAINT_MUT;
+    }
+    if (bytes_eq(batch->key, recipient->key, PUBKEY_LEN)) {
+        return ERR_CONSTRAINT_CLOSE;
+    }
+    u64 index = load_u64(ctx->args);
+    if (index >= load_u64(accts[0].data + CONFIG_LAST_BATCH_INDEX)) {
+        return ERR_BATCH_IS_TIP;
+    }
+    err = check_owned(batch, ctx->program_id, ACCOUNT_BATCH, BATCH_LEN);
+    if (err != 0) {
+        return err;
+    }
+    /* Only this program writes Batch accounts, each at the address of its index. */
+    if (load_u64(batch->data + BATCH_INDEX) != index) {
+        return ERR_CONSTRAINT_SEEDS;
+    }
+    *recipient->lamports += *batch->lamports;
+    *batch->lamports = 0;
+    sol_memset_(batch->data, 0, batch->data_len);
+    return 0;
+}
+
 /* ---- entrypoint ---- */
 
 u64 entrypoint(u8 *input) {
@@ -935,6 +983,10 @@ u64 entrypoint(u8 *input) {
     if (disc == IX_SET_POSTER) {
         log_str("Instruction: SetPoster");
         return ix_rotate_key(&ctx, CONFIG_POSTER);
+    }
+    if (disc == IX_CLOSE_BATCH) {
+        log_str("Instruction: CloseBatch");
+        return ix_close_batch(&ctx);
     }
     return ERR_INSTRUCTION_FALLBACK_NOT_FOUND;
 }
