@@ -173,12 +173,72 @@ def verify(root: bytes, key: bytes, value: bytes | None, proof: Union[bytes, Pro
     """True iff ``proof`` shows that ``key`` maps to ``value`` (None = absent) under ``root``.
 
     Pure: no database, no state.  Malformed or tampered proofs give False; a root or
-    key of the wrong size is a caller bug and raises ``InvalidInput``.
+    key of the wrong size is a caller bug and raises ``InvalidInput``.  Encoded proofs
+    are checked in one pass over the bytes (``_verify_encoded``), which is the same
+    computation as ``Proof.from_bytes(...).compute_root(...)`` without the objects.
     """
     _check_args(root, key, value)
+    key = bytes(key)
+    value = None if value is None else bytes(value)
     try:
-        if not isinstance(proof, Proof):
-            proof = Proof.from_bytes(proof)
-        return proof.compute_root(bytes(key), None if value is None else bytes(value)) == root
+        if isinstance(proof, Proof):
+            return proof.compute_root(key, value) == root
+        return _verify_encoded(bytes(root), key, value, bytes(proof))
     except (InvalidProof, TypeError):
         return False
+
+
+def _verify_encoded(root: bytes, key: bytes, value: bytes | None, data: bytes,
+                    _sha=sha256, _node=NODE_PREFIX, _leaf=LEAF_PREFIX, _empty=EMPTY_HASH) -> bool:
+    n = len(data)
+    if n < _HEADER_BYTES or data[0] != PROOF_FORMAT:
+        return False
+    kind = data[1]
+    depth = (data[2] << 8) | data[3]
+    if depth > MAX_PROOF_DEPTH:
+        return False
+    nbytes = (depth + 7) >> 3
+    start = _HEADER_BYTES + nbytes
+    bitmap = int.from_bytes(data[_HEADER_BYTES:start], "big")
+    pad = (nbytes << 3) - depth
+    if bitmap & ((1 << pad) - 1):
+        return False
+    bitmap >>= pad
+    end = start + bin(bitmap).count("1") * HASH_BYTES
+    key_int = int.from_bytes(key, "big")
+    if kind == KIND_INCLUSION:
+        if value is None or n != end:
+            return False
+        h = _sha(_leaf + key + _sha(value).digest()).digest()
+    elif kind == KIND_ABSENT_EMPTY:
+        if value is not None or n != end:
+            return False
+        h = _empty
+    elif kind == KIND_ABSENT_OTHER_LEAF:
+        if value is not None or n != end + 2 * HASH_BYTES:
+            return False
+        other = data[end:end + KEY_BYTES]
+        if other == key or (depth and (int.from_bytes(other, "big") ^ key_int) >> (KEY_BITS - depth)):
+            return False
+        h = _sha(_leaf + data[end:end + 2 * HASH_BYTES]).digest()
+    else:
+        return False
+    if depth and not bitmap & 1:
+        return False  # lowest sibling empty: not a canonical position
+    key_int >>= KEY_BITS - depth  # bit i of the key is now bit (depth-1-i)
+    pos = end
+    for _ in range(depth):
+        if bitmap & 1:
+            sibling = data[pos - HASH_BYTES:pos]
+            pos -= HASH_BYTES
+            if sibling == _empty:
+                return False
+        else:
+            sibling = _empty
+        if key_int & 1:
+            h = _sha(_node + sibling + h).digest()
+        else:
+            h = _sha(_node + h + sibling).digest()
+        bitmap >>= 1
+        key_int >>= 1
+    return h == root

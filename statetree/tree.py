@@ -427,6 +427,10 @@ class StateTree:
                     wb.delete(_P_EXTRA + k)
                 else:
                     put(_P_EXTRA + k, v)
+        cache = self._cache
+        for db_key in builder.superseded:
+            # Replaced nodes serve only historic reads: keep the cache to the live tree.
+            cache.pop(db_key, None)
         self._remember(builder.nodes)
         self._latest = version
         if self._oldest is None:
@@ -547,7 +551,7 @@ class _BlockBuilder:
     deletes; value_version None marks a value that still has to be written.
     """
 
-    __slots__ = ("tree", "version", "vbytes", "nodes", "values", "stale")
+    __slots__ = ("tree", "version", "vbytes", "nodes", "values", "stale", "superseded")
 
     def __init__(self, tree: StateTree, version: int) -> None:
         self.tree = tree
@@ -556,6 +560,7 @@ class _BlockBuilder:
         self.nodes: dict[bytes, _Node] = {}
         self.values: list[tuple[bytes, bytes]] = []
         self.stale: list[bytes] = []
+        self.superseded: list[bytes] = []
 
     def update(self, slot, depth: int, items: list):
         """New slot for the subtree ``slot`` at nibble ``depth`` after ``items`` (same prefix)."""
@@ -602,6 +607,7 @@ class _BlockBuilder:
         if new_slots is None:
             return slot
         self.stale.append(old_key)
+        self.superseded.append(old_key)
         count = RADIX - new_slots.count(None)
         if count == 0:
             return None

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from statetree import Proof, StateTree, reference_root, verify
 from statetree.hashing import EMPTY_HASH
-from statetree.proof import KIND_INCLUSION
+from statetree.proof import KIND_INCLUSION, InvalidProof
 from statetree_helpers import structured_keys
 
 KEYS = structured_keys()
@@ -23,6 +23,14 @@ SETTINGS = settings(max_examples=40, deadline=None,
 def _fresh_tree():
     path = tempfile.mkdtemp(prefix="statetree-model-")
     return StateTree(path, sync=False), path
+
+
+def _decoded_verify(root, key, value, encoded) -> bool:
+    """``verify`` through the Proof object path, to cross-check the one-pass decoder."""
+    try:
+        return Proof.from_bytes(encoded).compute_root(key, value) == root
+    except InvalidProof:
+        return False
 
 
 def _flip(data: bytes, bit: int) -> bytes:
@@ -60,7 +68,10 @@ def test_random_batches_match_the_dict_model_and_every_proof_checks(batches, dat
                 value = model.get(key)
                 encoded = tree.prove(key).to_bytes()
                 bit = data.draw(st.integers(0, len(encoded) * 8 - 1))
-                assert not verify(root, key, value, _flip(encoded, bit))
+                tampered = _flip(encoded, bit)
+                assert not verify(root, key, value, tampered)
+                assert not _decoded_verify(root, key, value, tampered)
+                assert _decoded_verify(root, key, value, encoded)
                 assert not verify(root, key, (value or b"") + b"!", encoded)
                 if value is not None:
                     assert not verify(root, key, None, encoded)
