@@ -25,6 +25,7 @@ from executor.errors import ErrorCode as E
 from executor.errors import ExecutorError
 from executor.matching.core import MatchingCore
 from executor.slab.config import CAP_TTL_MS_MAX, SlabConfig
+from executor.slab.ledger import Ledger
 from executor.slab.layout import (
     ACCOUNT_WORDS,
     INSTRUMENT_WORDS,
@@ -99,6 +100,8 @@ class Slab:
     """One slab: a fixed arena plus the program that interprets it (see module docstring)."""
 
     PAGE_SIZE = PAGE_SIZE
+    # commit prices its fills with the C kernel (ledger.pyx); False = the Python rules above it
+    fast_commit = True
 
     def __init__(self, config: SlabConfig, *, _data: bytes | None = None) -> None:
         layout = config.validate()
@@ -112,6 +115,9 @@ class Slab:
             self._arena = bytearray(_data)
         self._mv = memoryview(self._arena)
         self.core = MatchingCore(self._arena, layout)
+        self.ledger = Ledger(self._arena, layout, config.maker_fee_bps, config.taker_fee_bps,
+                             config.imr_bps, config.arg_tax_bps, config.jit_penalty,
+                             config.reservation_batch_ms)
         self._fprint = int.from_bytes(config.fingerprint()[:8], "little", signed=True)
         self._accounts: dict[int, int] = {}
         self._positions: dict[tuple[int, int], int] = {}
@@ -161,13 +167,16 @@ class Slab:
 
     def dirty_pages(self) -> list[int]:
         """Indices of ``PAGE_SIZE`` pages written since the last ``clear_dirty()``, ascending."""
-        return self.core.dirty_pages()
+        pages = set(self.core.dirty_pages())
+        pages.update(self.ledger.dirty_pages())
+        return sorted(pages)
 
     def page(self, index: int) -> bytes:
         return bytes(self._mv[index * PAGE_SIZE:(index + 1) * PAGE_SIZE])
 
     def clear_dirty(self) -> None:
         self.core.clear_dirty()
+        self.ledger.clear_dirty()
 
     # ------------------------------------------------------------------ record access
     def _get(self, st: struct.Struct, off: int) -> list:
@@ -641,6 +650,8 @@ class Slab:
             tcap = cfg.fee_cap_taker_bps if fee_cap_taker_bps is None else fee_cap_taker_bps
             if cfg.maker_fee_bps > mcap or cfg.taker_fee_bps > tcap:
                 raise _Reject(E.FEE_CAP_EXCEEDED)
+            if self.fast_commit:
+                return self._commit_fast(hold, ins, now_ms)
             raw = []
             for maker_id, q, px in hold[12]:
                 o = self.core.order(maker_id)
@@ -661,6 +672,43 @@ class Slab:
                 fee_pool_delta_atoms=priced.fee_pool, arg_tax_atoms=priced.arg_tax)
         except _Reject as r:
             return CommitResult(r.code, hold_id=hold_id)
+
+    def _commit_fast(self, hold: tuple, ins: list, now_ms: int) -> CommitResult:
+        """The tail of ``commit`` with fills priced and written by ``Ledger.settle`` (C);
+        same rules, same bytes as ``_price_fills`` + ``_check_taker_margin`` +
+        ``_write_effects`` (tests/slab/test_slab_ledger.py)."""
+        hold_id, user, instr, side = hold[0], hold[1], hold[2], hold[3]
+        accounts, positions = self._accounts, self._positions
+        taker_pos = positions.get((user, instr), -1)
+        new_pos = -1
+        if taker_pos < 0:
+            new_pos = self._hget(_SH_N_POSITIONS)
+            if new_pos >= self.layout.positions:
+                raise _Reject(E.POOL_FULL_POSITIONS)
+        order = self.core.order
+        rows = []
+        for maker_id, q, px in hold[12]:
+            o = order(maker_id)
+            maker = o[1]
+            rows.append((maker_id, maker, px, q, o[8], accounts[maker], positions[(maker, instr)]))
+        code, fee_pool, arg_tax, fees, cash = self.ledger.settle(
+            instr, user, side, accounts[user], taker_pos, new_pos, rows,
+            self._user_positions.get(user, []), now_ms, self.core.batch_open_ms, True)
+        if code:
+            raise _Reject(E(code))
+        seq0 = self.core.trade_seq
+        rc = self.core.commit(hold_id, now_ms)
+        if rc != 0:
+            raise ExecutorError(E.INTERNAL, f"commit failed after checks: {rc}")
+        if taker_pos < 0:
+            self._index_position(user, instr, new_pos)
+        self._touch_time(now_ms)
+        return CommitResult(
+            hold_id=hold_id, filled_qty=hold[6],
+            fills=tuple(Fill(r[0], r[1], user, r[2], r[3], f[0], f[1]) for r, f in zip(rows, fees)),
+            trades=self._trades_since(seq0),
+            cash_deltas=tuple(CashDelta(u, d) for u, d in cash),
+            fee_pool_delta_atoms=fee_pool, arg_tax_atoms=arg_tax)
 
     def release(self, hold_id: int, *, now_ms: int) -> ReleaseResult:
         """Give held quantity back; idempotent (R8, F2): releasing a closed hold is a no-op."""

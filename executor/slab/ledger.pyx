@@ -1,0 +1,428 @@
+# cython: language_level=3, cdivision=True
+"""The slab's fill accounting in C: fees, rebates (JIT), ARG tax, lazy funding, VWAP/PnL and the
+taker's initial-margin check, applied to the position/account records of the arena.
+
+Why it exists: the same rules are written in plain Python in ``program.py`` (``_price_fills``,
+``_margin``, ``_write_effects``), which stays the readable specification and is used by
+``place_order``; commit — the latency-critical half of reserve/commit (issue 4 target: p99
+commit <= 50 us) — runs this kernel instead.  ``tests/slab/test_slab_ledger.py`` runs random
+streams through both and requires byte-identical arenas and identical results.
+
+All arithmetic is integer; intermediates are 128-bit (``__int128``) and every value stored in
+the arena is checked to fit i64 (EXCHANGE §1).  Rounding matches ``executor.units``: debits up,
+credits down (towards -inf).  Nothing is written unless every check passed.
+"""
+from libc.stdint cimport int64_t, uint8_t
+from libc.stdlib cimport malloc, free
+from libc.string cimport memcpy, memset
+
+cdef extern from *:
+    """
+    typedef __int128 ledger_i128;
+    #define LEDGER_I128_MAX ((__int128)(((unsigned __int128)1 << 127) - 1))
+    """
+    ctypedef long long i128 "ledger_i128"
+    const i128 I128_MAX "LEDGER_I128_MAX"
+
+cdef enum:
+    # slab header / instrument / account / position word indices (program.py)
+    SH_N_POSITIONS = 4
+    SH_FEE_POOL = 6
+    I_CS = 3
+    I_ORACLE_PX = 7
+    I_FUND_INDEX = 9
+    A_COLLATERAL = 2
+    A_CASH = 3
+    A_FEES_PAID = 5
+    A_REBATES = 6
+    P_IN_USE = 0
+    P_ACCOUNT = 1
+    P_INSTR = 2
+    P_QTY = 3
+    P_ENTRY = 4
+    P_FUND_SNAP = 5
+    P_REALISED = 6
+    P_ARG_EPOCH = 7
+    P_ARG_BUY = 8
+    P_ARG_SELL = 9
+    P_ARG_TAXED = 10
+    P_USER = 11
+    POS_WORDS = 16
+    ACC_WORDS = 8
+    INS_WORDS = 16
+    E_OK = 0
+    E_OVERFLOW = 3
+    E_MARGIN = 1027
+
+cdef i128 SCALE = 1000000
+cdef i128 BPS = 10000
+cdef i128 I64MAX = 9223372036854775807
+cdef i128 I64MIN = -9223372036854775807 - 1
+
+
+cdef inline i128 fdiv(i128 a, i128 b) noexcept nogil:
+    """Floor division for b > 0."""
+    cdef i128 q = a / b
+    if (a % b != 0) and (a < 0):
+        q -= 1
+    return q
+
+
+cdef inline i128 cdiv(i128 a, i128 b) noexcept nogil:
+    """Ceiling division for b > 0."""
+    cdef i128 q = a / b
+    if (a % b != 0) and (a > 0):
+        q += 1
+    return q
+
+
+cdef inline i128 iabs(i128 a) noexcept nogil:
+    return -a if a < 0 else a
+
+
+cdef inline bint notional(int64_t q, i128 px, int64_t cs, bint up, i128* out) noexcept nogil:
+    """executor.units.notional: q * cs * px / 1e6 with a 128-bit bound check."""
+    cdef i128 a = <i128>q * cs
+    if px != 0 and a != 0 and iabs(a) > I128_MAX / iabs(px):
+        return 0
+    out[0] = cdiv(a * px, SCALE) if up else fdiv(a * px, SCALE)
+    return 1
+
+
+cdef inline i128 bps_of(i128 amount, int64_t bps, bint up) noexcept nogil:
+    return cdiv(amount * bps, BPS) if up else fdiv(amount * bps, BPS)
+
+
+cdef inline bint fits64(i128 v) noexcept nogil:
+    return I64MIN <= v <= I64MAX
+
+
+cdef class Ledger:
+    """Accounting kernel over the slab records of one arena (see module docstring)."""
+
+    cdef char* base
+    cdef int64_t* hdr
+    cdef int64_t* ins
+    cdef int64_t* acc
+    cdef int64_t* pos
+    cdef uint8_t* dirty
+    cdef int64_t n_pages
+    cdef object _buf
+    cdef object _view
+    cdef int64_t maker_bps, taker_bps, imr_bps, arg_bps, batch_ms
+    cdef bint jit
+
+    def __cinit__(self, buf, layout, int64_t maker_fee_bps, int64_t taker_fee_bps,
+                  int64_t imr_bps, int64_t arg_tax_bps, bint jit_penalty,
+                  int64_t reservation_batch_ms):
+        cdef unsigned char[::1] view = buf
+        self._buf = buf
+        self._view = view
+        self.base = <char*>&view[0]
+        self.hdr = <int64_t*>(self.base + <int64_t>layout.slab_header)
+        self.ins = <int64_t*>(self.base + <int64_t>layout.instrument_records)
+        self.acc = <int64_t*>(self.base + <int64_t>layout.account_records)
+        self.pos = <int64_t*>(self.base + <int64_t>layout.position_records)
+        self.n_pages = (view.shape[0] + 4095) >> 12
+        self.dirty = <uint8_t*>malloc(self.n_pages)
+        if self.dirty == NULL:
+            raise MemoryError()
+        memset(self.dirty, 0, self.n_pages)
+        self.maker_bps = maker_fee_bps
+        self.taker_bps = taker_fee_bps
+        self.imr_bps = imr_bps
+        self.arg_bps = arg_tax_bps
+        self.jit = jit_penalty
+        self.batch_ms = reservation_batch_ms
+
+    def __dealloc__(self):
+        free(self.dirty)
+
+    cdef inline void _touch(self, int64_t* p, int64_t words) noexcept nogil:
+        cdef int64_t off = <char*>p - self.base
+        self.dirty[off >> 12] = 1
+        self.dirty[(off + words * 8 - 1) >> 12] = 1
+
+    def dirty_pages(self):
+        cdef int64_t p
+        return [p for p in range(self.n_pages) if self.dirty[p]]
+
+    def clear_dirty(self):
+        memset(self.dirty, 0, self.n_pages)
+
+    def settle(self, int64_t instr, int64_t taker, int64_t side, int64_t taker_acct,
+               int64_t taker_pos, int64_t new_pos, list fills, list taker_slots,
+               int64_t now_ms, int64_t batch_open_ms, bint check_margin):
+        """Price ``fills`` for ``taker`` and, if the taker stays above IM (or reduces IM), write
+        positions, accounts and the fee pool.  ``fills`` rows are ``(maker_order_id,
+        maker_user, price_e6, qty_lots, maker_created_ms, maker_account_slot,
+        maker_position_slot)``; ``taker_pos = -1`` means a new position in slot ``new_pos``;
+        ``taker_slots`` lists ``(instrument, position_slot)`` of the taker's positions.
+
+        Returns ``(code, fee_pool_delta, arg_tax, [(maker_fee, taker_fee)], [(user, cash)])``
+        with the cash list sorted by user; nothing is written unless ``code == 0``.
+        """
+        cdef Py_ssize_t nf = len(fills), nt = 0, i, j, k
+        cdef int64_t* ir = self.ins + instr * INS_WORDS
+        cdef int64_t cs = ir[I_CS]
+        cdef int64_t index = ir[I_FUND_INDEX]
+        cdef int64_t epoch = now_ms // self.batch_ms
+        cdef int64_t cap = nf + 1
+        cdef int64_t* recs = <int64_t*>malloc(sizeof(int64_t) * POS_WORDS * cap)
+        cdef int64_t* slots = <int64_t*>malloc(sizeof(int64_t) * cap)
+        cdef int64_t* users = <int64_t*>malloc(sizeof(int64_t) * cap)
+        cdef int64_t* accts = <int64_t*>malloc(sizeof(int64_t) * cap)
+        cdef i128* cash = <i128*>malloc(sizeof(i128) * cap)
+        cdef i128* fees = <i128*>malloc(sizeof(i128) * cap)
+        cdef int64_t* ffee = <int64_t*>malloc(sizeof(int64_t) * 2 * cap)
+        cdef int64_t code = E_OK
+        cdef int64_t mid, muser, px, q, created, macct, mpos, t, m, tdq
+        cdef i128 n_up, n_dn, taker_fee, maker_fee, rebate, t_real, m_real, tax
+        cdef i128 fee_pool = 0, arg_total = 0
+        cdef i128 eq1, im1, im0
+        cdef object out
+        if (recs == NULL or slots == NULL or users == NULL or accts == NULL or cash == NULL
+                or fees == NULL or ffee == NULL):
+            free(recs); free(slots); free(users); free(accts); free(cash); free(fees); free(ffee)
+            raise MemoryError()
+        try:
+            # the taker's record first (funding settles on first touch), then each maker's
+            t = self._load(recs, slots, users, accts, cash, fees, &nt, taker, taker_acct,
+                           taker_pos, new_pos, instr, index, cs, &code)
+            tdq = 1 if side == 0 else -1
+            for i in range(nf):
+                if code:
+                    break
+                row = fills[i]
+                mid = row[0]
+                muser = row[1]
+                px = row[2]
+                q = row[3]
+                created = row[4]
+                macct = row[5]
+                mpos = row[6]
+                if not notional(q, px, cs, 1, &n_up) or not notional(q, px, cs, 0, &n_dn):
+                    code = E_OVERFLOW
+                    break
+                taker_fee = bps_of(n_up, self.taker_bps, 1)
+                if self.maker_bps >= 0:
+                    maker_fee = bps_of(n_up, self.maker_bps, 1)
+                else:
+                    rebate = bps_of(n_dn, -self.maker_bps, 0)
+                    if self.jit and created >= batch_open_ms:
+                        rebate = 0
+                    maker_fee = -rebate
+                m = self._load(recs, slots, users, accts, cash, fees, &nt, muser, macct, mpos,
+                               -1, instr, index, cs, &code)
+                if code:
+                    break
+                if not self._apply(recs + t * POS_WORDS, tdq * q, px, cs, &t_real):
+                    code = E_OVERFLOW
+                    break
+                if not self._apply(recs + m * POS_WORDS, -tdq * q, px, cs, &m_real):
+                    code = E_OVERFLOW
+                    break
+                if not self._arg(recs + t * POS_WORDS, side, q, px, cs, epoch, &tax):
+                    code = E_OVERFLOW
+                    break
+                cash[t] += t_real - taker_fee - tax
+                cash[m] += m_real - maker_fee
+                fees[t] += taker_fee
+                fees[m] += maker_fee
+                fee_pool += taker_fee + maker_fee + tax
+                arg_total += tax
+                ffee[2 * i] = <int64_t>maker_fee
+                ffee[2 * i + 1] = <int64_t>taker_fee
+            if not code and check_margin:
+                if not self._margin(taker, taker_acct, cash[t], recs + t * POS_WORDS, instr,
+                                    taker_slots, &eq1, &im1):
+                    code = E_OVERFLOW
+                elif eq1 < im1:
+                    if not self._margin(taker, taker_acct, 0, NULL, instr, taker_slots, &eq1,
+                                        &im0):
+                        code = E_OVERFLOW
+                    elif im1 > im0:
+                        code = E_MARGIN
+            if not code:
+                code = self._check_writes(recs, accts, cash, fees, nt, fee_pool)
+            if code:
+                return (code, 0, 0, [], [])
+            self._write(recs, slots, accts, cash, fees, nt, fee_pool, taker_pos, new_pos)
+            order = sorted(range(nt), key=lambda x: users[x])
+            out = (0, <object>fee_pool, <object>arg_total,
+                   [(ffee[2 * i], ffee[2 * i + 1]) for i in range(nf)],
+                   [(users[j], <object>cash[j]) for j in order])
+            return out
+        finally:
+            free(recs); free(slots); free(users); free(accts); free(cash); free(fees); free(ffee)
+
+    cdef int64_t _load(self, int64_t* recs, int64_t* slots, int64_t* users, int64_t* accts,
+                       i128* cash, i128* fees, Py_ssize_t* nt, int64_t user, int64_t acct,
+                       int64_t pslot, int64_t new_slot, int64_t instr, int64_t index,
+                       int64_t cs, int64_t* code) noexcept:
+        """Index of ``user``'s scratch position; loads it (settling funding) on first touch."""
+        cdef Py_ssize_t i
+        cdef int64_t* r
+        cdef i128 owed
+        for i in range(nt[0]):
+            if users[i] == user:
+                return i
+        i = nt[0]
+        nt[0] += 1
+        r = recs + i * POS_WORDS
+        if pslot >= 0:
+            memcpy(r, self.pos + pslot * POS_WORDS, sizeof(int64_t) * POS_WORDS)
+            slots[i] = pslot
+        else:
+            memset(r, 0, sizeof(int64_t) * POS_WORDS)
+            r[P_INSTR] = instr
+            r[P_USER] = user
+            r[P_ACCOUNT] = acct
+            slots[i] = -1 - new_slot   # marks "allocate new_slot"
+        users[i] = user
+        accts[i] = acct
+        fees[i] = 0
+        if not notional(r[P_QTY], <i128>index - r[P_FUND_SNAP], cs, 1, &owed):
+            code[0] = E_OVERFLOW
+            owed = 0
+        r[P_FUND_SNAP] = index
+        cash[i] = -owed
+        return i
+
+    cdef bint _apply(self, int64_t* p, int64_t dq, int64_t px, int64_t cs,
+                     i128* realised) noexcept:
+        """Program._apply_position: VWAP entry, realised PnL on reductions, flips."""
+        cdef int64_t q = p[P_QTY]
+        cdef i128 entry = p[P_ENTRY]
+        cdef i128 new_q, num, closed
+        cdef int64_t sign
+        realised[0] = 0
+        if q == 0 or (q > 0) == (dq > 0):
+            new_q = <i128>q + dq
+            num = iabs(q) * entry + iabs(dq) * <i128>px
+            entry = cdiv(num, iabs(new_q)) if new_q > 0 else fdiv(num, iabs(new_q))
+        else:
+            closed = iabs(q) if iabs(q) < iabs(dq) else iabs(dq)
+            sign = 1 if q > 0 else -1
+            if not notional(<int64_t>(sign * closed), <i128>px - entry, cs, 0, realised):
+                return 0
+            new_q = <i128>q + dq
+            if new_q == 0:
+                entry = 0
+            elif (new_q > 0) != (q > 0):
+                entry = px
+        if not fits64(new_q) or not fits64(entry) or not fits64(p[P_REALISED] + realised[0]):
+            return 0
+        p[P_QTY] = <int64_t>new_q
+        p[P_ENTRY] = <int64_t>entry
+        p[P_REALISED] = <int64_t>(p[P_REALISED] + realised[0])
+        return 1
+
+    cdef bint _arg(self, int64_t* p, int64_t side, int64_t q, int64_t px, int64_t cs,
+                   int64_t epoch, i128* tax) noexcept:
+        """Program._arg_tax: each unit of buy/sell overlap in an epoch taxed once."""
+        cdef int64_t overlap, new_units
+        cdef i128 n
+        tax[0] = 0
+        if p[P_ARG_EPOCH] != epoch:
+            p[P_ARG_EPOCH] = epoch
+            p[P_ARG_BUY] = 0
+            p[P_ARG_SELL] = 0
+            p[P_ARG_TAXED] = 0
+        if side == 0:
+            p[P_ARG_BUY] += q
+        else:
+            p[P_ARG_SELL] += q
+        overlap = p[P_ARG_BUY] if p[P_ARG_BUY] < p[P_ARG_SELL] else p[P_ARG_SELL]
+        new_units = overlap - p[P_ARG_TAXED]
+        p[P_ARG_TAXED] = overlap
+        if new_units <= 0 or self.arg_bps == 0:
+            return 1
+        if not notional(new_units, px, cs, 1, &n):
+            return 0
+        tax[0] = bps_of(n, self.arg_bps, 1)
+        return 1
+
+    cdef bint _margin(self, int64_t user, int64_t acct, i128 cash_delta, int64_t* overlay,
+                      int64_t instr, list taker_slots, i128* equity, i128* im) noexcept:
+        """Program._margin for the taker: equity and IM, the current instrument's record
+        replaced by ``overlay`` when given (instruments summed, never netted)."""
+        cdef int64_t* a = self.acc + acct * ACC_WORDS
+        cdef int64_t* r
+        cdef int64_t* ir
+        cdef int64_t i, slot, q
+        cdef i128 v, n
+        cdef bint seen = 0
+        equity[0] = <i128>a[A_COLLATERAL] + a[A_CASH] + cash_delta
+        im[0] = 0
+        for item in taker_slots:
+            i = item[0]
+            slot = item[1]
+            if i == instr:
+                seen = 1
+                r = overlay if overlay != NULL else self.pos + slot * POS_WORDS
+            else:
+                r = self.pos + slot * POS_WORDS
+            if not self._margin_one(r, self.ins + i * INS_WORDS, equity, im):
+                return 0
+        if not seen and overlay != NULL:
+            if not self._margin_one(overlay, self.ins + instr * INS_WORDS, equity, im):
+                return 0
+        return 1
+
+    cdef bint _margin_one(self, int64_t* r, int64_t* ir, i128* equity, i128* im) noexcept:
+        cdef int64_t q = r[P_QTY]
+        cdef i128 v
+        if q:
+            if not notional(q, <i128>ir[I_ORACLE_PX] - r[P_ENTRY], ir[I_CS], 0, &v):
+                return 0
+            equity[0] += v
+        if not notional(q, <i128>ir[I_FUND_INDEX] - r[P_FUND_SNAP], ir[I_CS], 1, &v):
+            return 0
+        equity[0] -= v
+        if not notional(q if q >= 0 else -q, ir[I_ORACLE_PX], ir[I_CS], 1, &v):
+            return 0
+        im[0] += bps_of(v, self.imr_bps, 1)
+        return 1
+
+    cdef int64_t _check_writes(self, int64_t* recs, int64_t* accts, i128* cash, i128* fees,
+                               Py_ssize_t nt, i128 fee_pool) noexcept:
+        cdef Py_ssize_t i
+        cdef int64_t* a
+        for i in range(nt):
+            a = self.acc + accts[i] * ACC_WORDS
+            if not fits64(<i128>a[A_CASH] + cash[i]):
+                return E_OVERFLOW
+            if not fits64(<i128>a[A_FEES_PAID] + fees[i]) or not fits64(<i128>a[A_REBATES] - fees[i]):
+                return E_OVERFLOW
+        if not fits64(<i128>self.hdr[SH_FEE_POOL] + fee_pool):
+            return E_OVERFLOW
+        return E_OK
+
+    cdef void _write(self, int64_t* recs, int64_t* slots, int64_t* accts, i128* cash,
+                     i128* fees, Py_ssize_t nt, i128 fee_pool, int64_t taker_pos,
+                     int64_t new_pos) noexcept:
+        cdef Py_ssize_t i
+        cdef int64_t slot
+        cdef int64_t* dst
+        cdef int64_t* a
+        for i in range(nt):
+            slot = slots[i]
+            if slot < 0:
+                slot = -1 - slot
+                recs[i * POS_WORDS + P_IN_USE] = 1
+                self.hdr[SH_N_POSITIONS] = slot + 1
+                self._touch(self.hdr + SH_N_POSITIONS, 1)
+            dst = self.pos + slot * POS_WORDS
+            memcpy(dst, recs + i * POS_WORDS, sizeof(int64_t) * POS_WORDS)
+            self._touch(dst, POS_WORDS)
+            a = self.acc + accts[i] * ACC_WORDS
+            a[A_CASH] = <int64_t>(a[A_CASH] + cash[i])
+            if fees[i] >= 0:
+                a[A_FEES_PAID] = <int64_t>(a[A_FEES_PAID] + fees[i])
+            else:
+                a[A_REBATES] = <int64_t>(a[A_REBATES] - fees[i])
+            self._touch(a, ACC_WORDS)
+        if fee_pool:
+            self.hdr[SH_FEE_POOL] = <int64_t>(self.hdr[SH_FEE_POOL] + fee_pool)
+            self._touch(self.hdr + SH_FEE_POOL, 1)
