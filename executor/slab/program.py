@@ -48,7 +48,15 @@ from executor.slab.results import (
     SlabResult,
     TradePrint,
 )
-from executor.units import I64_MAX, bps_of, ceil_div, check_i64, notional
+from executor.units import (
+    CONTRACT_SCALE,
+    I64_MAX,
+    bps_of,
+    ceil_div,
+    check_i64,
+    check_i128,
+    notional,
+)
 
 __all__ = ["Slab", "BUY", "SELL", "GTC", "IOC", "FOK", "POST_ONLY", "DLP", "REG", "PAGE_SIZE"]
 
@@ -593,33 +601,35 @@ class Slab:
         try:
             self._check_time(now_ms)
             ins = self._instrument(instrument)
-            self._account(user)
+            if user not in self._accounts:
+                raise _Reject(E.UNKNOWN_ACCOUNT)
             if side not in (BUY, SELL):
                 raise _Reject(E.BAD_SIDE)
             self._check_order_shape(ins, limit_px_e6, qty_lots)
             if not 0 < ttl_ms <= CAP_TTL_MS_MAX:
                 raise _Reject(E.BAD_ARGUMENT)
             oracle = self._fresh_oracle(ins, now_ms)
-            rc = self.core.preview_reserve(instrument, user, side, qty_lots, limit_px_e6)
+            # the core plans before it writes: a rejection here leaves the arena untouched
+            rc = self.core.reserve(instrument, user, side, qty_lots, limit_px_e6, now_ms,
+                                   now_ms + ttl_ms, oracle, now_ms // self.config.reservation_batch_ms)
             if rc < 0:
                 raise _Reject(E(-rc))
-            rc = self.core.reserve(instrument, user, side, qty_lots, limit_px_e6, now_ms,
-                                   now_ms + ttl_ms, oracle, self._epoch(now_ms))
-            if rc <= 0:
-                raise ExecutorError(E.INTERNAL, f"reserve diverged from preview: {rc}")
             self._touch_time(now_ms)
             hold = self.core.reservation(rc)
             slices = tuple(hold[12])
             cs = ins[_I_CS]
             held = hold[6]
-            pq = sum(q * p for _o, q, p in slices)
-            vwap = ceil_div(pq, held) if side == BUY else pq // held
-            n_up = sum(notional(q, p, cs, round_up=True) for _o, q, p in slices)
+            pq = n_up = 0
+            for _o, q, p in slices:
+                pq += q * p
+                n_up -= (-(q * cs * p)) // CONTRACT_SCALE   # notional(q, p, cs, round_up=True)
+            check_i128(n_up * CONTRACT_SCALE)
+            vwap = -(-pq // held) if side == BUY else pq // held
             cfg = self.config
             max_charge = (bps_of(n_up, cfg.taker_fee_bps, round_up=True)
                           + bps_of(n_up, cfg.arg_tax_bps, round_up=True)
                           + bps_of(n_up, cfg.imr_bps, round_up=True))
-            return ReserveResult(hold_id=hold[0], held_qty=held, vwap_px_e6=vwap,
+            return ReserveResult(hold_id=rc, held_qty=held, vwap_px_e6=vwap,
                                  worst_px_e6=hold[10], max_charge_atoms=max_charge,
                                  expiry_ms=hold[7], slices=slices)
         except _Reject as r:
