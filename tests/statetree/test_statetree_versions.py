@@ -48,7 +48,7 @@ def _reachable(db, versions) -> set[bytes]:
             return
         seen.add(db_key)
         node = _decode_node(db.get(db_key))
-        for nib, child in enumerate(node.slots):
+        for nib, child in enumerate(node[0]):
             if child is None:
                 continue
             child_key = bytearray(path_key)
