@@ -19,10 +19,15 @@ from libc.string cimport memcpy, memset
 cdef extern from *:
     """
     typedef __int128 ledger_i128;
+    #include <stdint.h>
     #define LEDGER_I128_MAX ((__int128)(((unsigned __int128)1 << 127) - 1))
+    #define LEDGER_I64_MAX ((__int128)INT64_MAX)
+    #define LEDGER_I64_MIN ((__int128)INT64_MIN)
     """
     ctypedef long long i128 "ledger_i128"
     const i128 I128_MAX "LEDGER_I128_MAX"
+    const i128 I64MAX "LEDGER_I64_MAX"
+    const i128 I64MIN "LEDGER_I64_MIN"
 
 cdef enum:
     # slab header / instrument / account / position word indices (program.py)
@@ -56,8 +61,6 @@ cdef enum:
 
 cdef i128 SCALE = 1000000
 cdef i128 BPS = 10000
-cdef i128 I64MAX = 9223372036854775807
-cdef i128 I64MIN = -9223372036854775807 - 1
 
 
 cdef inline i128 fdiv(i128 a, i128 b) noexcept nogil:
