@@ -103,13 +103,11 @@ _ops = st.lists(st.integers(0, 1 << 30), min_size=30, max_size=150)
 def test_rejected_operations_leave_the_arena_byte_identical(seeds):
     slab = make_slab()
     ids: dict = {}
-    rejected = 0
     for step, seed in enumerate(seeds):
         op = random_op(random.Random(seed), step)
         before = arena(slab)
         r = apply_op(slab, op, ids)
         if not r.ok:
-            rejected += 1
             assert arena(slab) == before, (op, r.code)
         _invariants(slab)
 
@@ -121,10 +119,8 @@ from slab_support import apply_op, make_slab, random_op
 slab = make_slab()
 rng = random.Random(2024)
 ids = {}
-names = set()
 for step in range(1500):
-    r = apply_op(slab, random_op(rng, step), ids)
-    names.add(type(r).__name__)          # a set: hash-order would show up if it leaked
+    apply_op(slab, random_op(rng, step), ids)
 print(hashlib.sha256(bytes(slab.arena_bytes())).hexdigest())
 """
 
