@@ -70,6 +70,14 @@ class ErrorCode(IntEnum):
     BAD_CONFIG = 1038
     TIME_WENT_BACKWARDS = 1039
 
+    # -- AMM slab (3000..3999) ---------------------------------------------------------------
+    AMM_POOL_INSOLVENT = 3001
+    AMM_ZERO_SHARES = 3002
+    AMM_MIN_OUT = 3003
+    AMM_INSUFFICIENT_SHARES = 3004
+    AMM_POOL_CASH_SHORT = 3005
+    AMM_LIQUIDITY_LOCKED = 3006
+
 
 _MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.OK: "ok",
@@ -115,6 +123,12 @@ _MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.BAD_TIME_IN_FORCE: "time-in-force must be GTC, IOC, FOK or POST_ONLY",
     ErrorCode.BAD_CONFIG: "slab configuration is invalid; see the message detail",
     ErrorCode.TIME_WENT_BACKWARDS: "now_ms is earlier than the slab's last timestamp; block timestamps must increase",
+    ErrorCode.AMM_POOL_INSOLVENT: "the AMM pool's net asset value is not positive; LP shares cannot be priced until it is recapitalised",
+    ErrorCode.AMM_ZERO_SHARES: "the deposit is too small to mint one LP share; deposit more",
+    ErrorCode.AMM_MIN_OUT: "the liquidity operation yields less than the requested minimum; lower the minimum or retry",
+    ErrorCode.AMM_INSUFFICIENT_SHARES: "the account holds fewer LP shares than it tries to remove; remove fewer",
+    ErrorCode.AMM_POOL_CASH_SHORT: "the pool's cash balance cannot pay this withdrawal now (part of its value is unrealised); remove fewer shares or retry later",
+    ErrorCode.AMM_LIQUIDITY_LOCKED: "removing this liquidity would leave too little depth for the pool's open holds; retry after they resolve",
 }
 
 

@@ -149,8 +149,9 @@ class RefPool:
             return "zero"
         if s < min_shares:
             return "min_out"
-        self.x += floor(Fraction(self.x * s, self.shares))
-        self.y += floor(Fraction(self.y * s, self.shares))
+        dx = floor(Fraction(self.x * s, self.shares))
+        self.y += floor(Fraction(self.y * dx, self.x))
+        self.x += dx
         self.shares += s
         self.lp[user] = self.lp.get(user, 0) + s
         self.balance += amt
@@ -168,7 +169,7 @@ class RefPool:
         if pay > self.balance:
             return "cash_short"
         dx = floor(Fraction(self.x * s, self.shares))
-        dy = floor(Fraction(self.y * s, self.shares))
+        dy = floor(Fraction(self.y * dx, self.x))
         if self.x - dx - self.pending(BUY) < 1 or self.y - dy < 1:
             return "locked"
         self.x, self.y = self.x - dx, self.y - dy
