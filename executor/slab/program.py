@@ -83,6 +83,7 @@ _INSTR = struct.Struct(f"<{INSTRUMENT_WORDS}q")
 _ACCOUNT = struct.Struct(f"<{ACCOUNT_WORDS}q")
 _POSITION = struct.Struct(f"<{POSITION_WORDS}q")
 _WORD = struct.Struct("<q")
+_ORACLE = struct.Struct("<2q")   # instrument words _I_ORACLE_PX, _I_ORACLE_MS
 
 
 class _Reject(Exception):
@@ -92,7 +93,7 @@ class _Reject(Exception):
         self.code = code
 
 
-@dataclass
+@dataclass(slots=True)
 class _Priced:
     """Effects of a set of fills, computed before anything is written."""
 
@@ -127,6 +128,9 @@ class Slab:
                              config.imr_bps, config.arg_tax_bps, config.jit_penalty,
                              config.reservation_batch_ms)
         self._fprint = int.from_bytes(config.fingerprint()[:8], "little", signed=True)
+        # immutable per-instrument parameters (also in the arena, checked by the fingerprint)
+        self._static = tuple((i.tick_e6, i.lot, i.min_size, i.contract_size, i.oracle_heartbeat_ms)
+                             for i in config.instruments)
         self._accounts: dict[int, int] = {}
         self._positions: dict[tuple[int, int], int] = {}
         self._user_positions: dict[int, list[tuple[int, int]]] = {}
@@ -253,6 +257,15 @@ class Slab:
         if now_ms - ins[_I_ORACLE_MS] > ins[_I_HEARTBEAT]:
             raise _Reject(E.ORACLE_STALE)
         return ins[_I_ORACLE_PX]
+
+    def _oracle_now(self, instr: int, heartbeat_ms: int, now_ms: int) -> int:
+        """``_fresh_oracle`` reading only the two oracle words (reserve/commit hot path)."""
+        px, ts = _ORACLE.unpack_from(self._arena, self._ioff(instr) + _I_ORACLE_PX * WORD)
+        if ts == 0 or px <= 0:
+            raise _Reject(E.ORACLE_MISSING)
+        if now_ms - ts > heartbeat_ms:
+            raise _Reject(E.ORACLE_STALE)
+        return px
 
     def _check_order_shape(self, ins: list, price_e6: int, qty_lots: int) -> None:
         """Tick/lot/min-size checks (plan S3)."""
@@ -600,15 +613,26 @@ class Slab:
         margin on the held notional at the captured prices."""
         try:
             self._check_time(now_ms)
-            ins = self._instrument(instrument)
+            if not isinstance(instrument, int) or not 0 <= instrument < len(self._static):
+                raise _Reject(E.UNKNOWN_INSTRUMENT)
+            tick, lot, min_size, cs, heartbeat_ms = self._static[instrument]
             if user not in self._accounts:
                 raise _Reject(E.UNKNOWN_ACCOUNT)
             if side not in (BUY, SELL):
                 raise _Reject(E.BAD_SIDE)
-            self._check_order_shape(ins, limit_px_e6, qty_lots)
+            if qty_lots <= 0:
+                raise _Reject(E.QTY_NOT_POSITIVE)
+            if limit_px_e6 <= 0:
+                raise _Reject(E.PRICE_NOT_POSITIVE)
+            if limit_px_e6 % tick:
+                raise _Reject(E.PRICE_NOT_TICK_ALIGNED)
+            if qty_lots % lot:
+                raise _Reject(E.QTY_NOT_LOT_ALIGNED)
+            if qty_lots < min_size:
+                raise _Reject(E.BELOW_MIN_SIZE)
             if not 0 < ttl_ms <= CAP_TTL_MS_MAX:
                 raise _Reject(E.BAD_ARGUMENT)
-            oracle = self._fresh_oracle(ins, now_ms)
+            oracle = self._oracle_now(instrument, heartbeat_ms, now_ms)
             # the core plans before it writes: a rejection here leaves the arena untouched
             rc = self.core.reserve(instrument, user, side, qty_lots, limit_px_e6, now_ms,
                                    now_ms + ttl_ms, oracle, now_ms // self.config.reservation_batch_ms)
@@ -617,7 +641,6 @@ class Slab:
             self._touch_time(now_ms)
             hold = self.core.reservation(rc)
             slices = tuple(hold[12])
-            cs = ins[_I_CS]
             held = hold[6]
             pq = n_up = 0
             for _o, q, p in slices:
@@ -651,8 +674,7 @@ class Slab:
             expiry_ms, oracle_at_reserve = hold[7], hold[8]
             if now_ms > expiry_ms:
                 raise _Reject(E.RESERVATION_EXPIRED)
-            ins = self._instrument(instr)
-            oracle = self._fresh_oracle(ins, now_ms)
+            oracle = self._oracle_now(instr, self._static[instr][4], now_ms)
             if abs(oracle - oracle_at_reserve) * 10_000 > self.config.kill_band_bps * oracle_at_reserve:
                 raise _Reject(E.KILL_BAND)
             cfg = self.config
@@ -661,7 +683,8 @@ class Slab:
             if cfg.maker_fee_bps > mcap or cfg.taker_fee_bps > tcap:
                 raise _Reject(E.FEE_CAP_EXCEEDED)
             if self.fast_commit:
-                return self._commit_fast(hold, ins, now_ms)
+                return self._commit_fast(hold, now_ms)
+            ins = self._instrument(instr)
             raw = []
             for maker_id, q, px in hold[12]:
                 o = self.core.order(maker_id)
@@ -683,7 +706,7 @@ class Slab:
         except _Reject as r:
             return CommitResult(r.code, hold_id=hold_id)
 
-    def _commit_fast(self, hold: tuple, ins: list, now_ms: int) -> CommitResult:
+    def _commit_fast(self, hold: tuple, now_ms: int) -> CommitResult:
         """The tail of ``commit`` with fills priced and written by ``Ledger.settle`` (C);
         same rules, same bytes as ``_price_fills`` + ``_check_taker_margin`` +
         ``_write_effects`` (tests/slab/test_slab_ledger.py)."""
