@@ -11,7 +11,21 @@ from __future__ import annotations
 from dataclasses import replace
 
 from .codec import DecodeError, decode_message
-from .consensus import Action, Broadcast, Event, MessageReceived, RawMessageReceived, Replica, Send
+from .consensus import (
+    Action,
+    Broadcast,
+    Decide,
+    Event,
+    MessageReceived,
+    Persist,
+    RawMessageReceived,
+    Replica,
+    Send,
+    SetTimer,
+    TimerFired,
+)
+from .crypto import Verifier
+from .mempool import Mempool
 from .types import (
     Block,
     Proposal,
@@ -146,3 +160,57 @@ class FutureViewSpammer(_Behaviour):
         vote_sig = self.signer.sign(vote_signing_bytes(self.chain_id, view, block.hash))
         out.append(Send(self.committee.leader(view + 1), Vote(view, block.hash, self.index, vote_sig)))
         return [a for a in out if not (isinstance(a, Send) and a.to == self.index)]
+
+
+class Twins(_Behaviour):
+    """relab/hotstuff `twins`: two honest replicas run with the *same* key, each talking to half
+    of the peers. Neither does anything dishonest on its own, yet together they double-vote and
+    equivocate exactly the way a buggy or cloned deployment would."""
+
+    def __init__(self, sim, index: int) -> None:
+        super().__init__(sim, index)
+        node = sim.nodes[index]
+        self.clock = node.clock
+        self.twin = Replica(
+            sim.config, sim.committee, self.signer, node.clock, Mempool(sim.mempool_config, node.clock), Verifier()
+        )
+        others = self._others()
+        self.side_a = set(others[: len(others) // 2])
+        self.side_b = set(others) - self.side_a
+        self.deadlines: dict[str, dict[str, int]] = {"a": {}, "b": {}}
+
+    def on_restart(self, replica: Replica) -> None:
+        pass
+
+    def intercept(self, replica: Replica, event: Event) -> list[Action]:
+        sender = getattr(event, "sender", None)
+        if isinstance(event, TimerFired):
+            for side in self.deadlines.values():
+                side.pop(event.kind, None)  # fired: each twin re-arms what it still needs
+        out: list[Action] = []
+        if sender is None or sender in self.side_a:
+            out += self._route(replica.handle(event), self.side_a, "a", keep_storage=True)
+        if sender is None or sender in self.side_b:
+            out += self._route(self.twin.handle(event), self.side_b, "b", keep_storage=False)
+        timers = {}
+        for side in self.deadlines.values():
+            for kind, at in side.items():
+                timers[kind] = min(at, timers.get(kind, at))
+        return out + [SetTimer(kind, at) for kind, at in sorted(timers.items())]
+
+    def _route(self, actions: list[Action], side: set[int], name: str, keep_storage: bool) -> list[Action]:
+        out: list[Action] = []
+        for a in actions:
+            if isinstance(a, Broadcast):
+                out.extend(Send(i, a.message) for i in sorted(side))
+            elif isinstance(a, Send):
+                if a.to in side:
+                    out.append(a)
+            elif isinstance(a, SetTimer):
+                self.deadlines[name][a.kind] = a.at_ms
+            elif isinstance(a, (Persist, Decide)):
+                if keep_storage:
+                    out.append(a)
+            else:
+                out.append(a)
+        return out

@@ -282,9 +282,13 @@ class Simulation:
     # -- the driver ----------------------------------------------------------------------------
 
     def _deliver(self, node: SimNode, event: Event) -> None:
-        actions = node.replica.handle(event)
-        if node.behaviour is not None:
-            actions = node.behaviour.transform(node.replica, event, actions)
+        intercept = getattr(node.behaviour, "intercept", None)
+        if intercept is not None:
+            actions = intercept(node.replica, event)
+        else:
+            actions = node.replica.handle(event)
+            if node.behaviour is not None:
+                actions = node.behaviour.transform(node.replica, event, actions)
         cut = node.pending_cut
         if cut is not None:
             node.pending_cut = None
