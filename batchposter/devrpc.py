@@ -16,7 +16,8 @@ What it models, because the poster must handle it (issue 7, part 3):
 - a failing transaction is refused by preflight (-32002 with logs and the program error), or
   with `skipPreflight` lands with `err` set in its signature status;
 - `Faults` lets a test make methods fail, answer slowly or drop transactions.
-LiteSVM keeps no failed transactions and charges them no fee; that is the one known difference.
+Not modelled: forks (nothing processed is ever rolled back), leader forwarding, rate limits,
+websockets; the status cache keeps every signature for the life of the process.
 """
 
 from __future__ import annotations
