@@ -14,8 +14,13 @@ from executor.slab.results import CashDelta, SlabResult
 
 __all__ = ["QuoteResult", "LiquidityResult", "PoolState"]
 
+# Subclasses must match the base's dataclass parameters (a frozen dataclass cannot extend a
+# non-frozen one, nor the reverse); follow whatever ``executor.slab.results`` chose.
+_RESULT = dict(frozen=SlabResult.__dataclass_params__.frozen,
+               slots="__slots__" in SlabResult.__dict__)
 
-@dataclass(frozen=True)
+
+@dataclass(**_RESULT)
 class QuoteResult(SlabResult):
     """What ``reserve`` would hold right now (no state change).  Every lot of an AMM hold
     fills at one price, so ``worst_px_e6 == vwap_px_e6``; ``marginal_px_e6`` is the curve's
@@ -29,7 +34,7 @@ class QuoteResult(SlabResult):
     curve_amount_atoms: int = 0   # curve cost of a buy (rounded up) / proceeds of a sell (down)
 
 
-@dataclass(frozen=True)
+@dataclass(**_RESULT)
 class LiquidityResult(SlabResult):
     """``add_liquidity``: the router moves ``amount_atoms`` from the LP's vault into the pool
     account; ``remove_liquidity``: from the pool account back to the LP's vault.  In both

@@ -145,3 +145,13 @@ def test_set_collateral_refuses_maker_classes_and_the_pool_account():
     assert slab.set_collateral(1, -5, now_ms=T0).code == E.BAD_ARGUMENT
     assert arena(slab) == before
     assert slab.set_collateral(4, 7, now_ms=T0).ok and slab.account(4)["collateral_atoms"] == 7
+
+
+def test_trade_ring_keeps_the_latest_prints_in_sequence():
+    slab = make_slab(arg_tax_bps=0)
+    cap = slab.layout.trades
+    prints = [_trade(slab, 1 + i % 3, BUY if i % 2 else SELL, 3, T0 + 1 + i).trades[0]
+              for i in range(cap + 5)]
+    kept = slab.trades_since(0)
+    assert kept == tuple(prints[5:]) and [t.seq for t in kept] == list(range(6, cap + 6))
+    assert slab.trades_since(cap + 3) == tuple(prints[-2:])
