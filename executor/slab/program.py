@@ -62,6 +62,7 @@ __all__ = ["Slab", "BUY", "SELL", "GTC", "IOC", "FOK", "POST_ONLY", "DLP", "REG"
 
 BUY, SELL = 0, 1
 GTC, IOC, FOK, POST_ONLY = 0, 1, 2, 3
+MAX_PRICE_E6 = 1 << 56   # same bound as the matching core's prices
 REG, DLP = 0, 1           # maker classes (plan S4/S7): REG orders wait for batch_open
 SLAB_MAGIC = 0x534C41424844522E
 SLAB_VERSION = 1
@@ -432,7 +433,22 @@ class Slab:
             raise _Reject(E.POOL_FULL_POSITIONS)
 
     def _write_effects(self, priced: _Priced, extra_keys=()) -> None:
-        """Write positions, cash and fee totals (only after every check passed)."""
+        """Write positions, cash and fee totals (only after every check passed).
+
+        New balances are computed and bounds-checked before the first write, so an OVERFLOW
+        rejection leaves the arena untouched."""
+        accounts = []
+        for user in sorted(priced.cash):
+            aslot = self._accounts[user]
+            acct = self._get(_ACCOUNT, self._aoff(aslot))
+            acct[_A_CASH] = check_i64(acct[_A_CASH] + priced.cash[user])
+            fee = priced.fees.get(user, 0)
+            if fee >= 0:
+                acct[_A_FEES_PAID] = check_i64(acct[_A_FEES_PAID] + fee)
+            else:
+                acct[_A_REBATES] = check_i64(acct[_A_REBATES] - fee)
+            accounts.append((aslot, acct))
+        fee_pool = check_i64(self._hget(_SH_FEE_POOL) + priced.fee_pool)
         keys = set(priced.positions)
         keys.update(extra_keys)
         for key in sorted(keys):
@@ -448,18 +464,10 @@ class Slab:
             elif rec is None:
                 continue                      # already exists and unchanged
             self._put(_POSITION, self._poff(slot), rec)
-        for user in sorted(priced.cash):
-            aslot = self._accounts[user]
-            acct = self._get(_ACCOUNT, self._aoff(aslot))
-            acct[_A_CASH] = check_i64(acct[_A_CASH] + priced.cash[user])
-            fee = priced.fees.get(user, 0)
-            if fee >= 0:
-                acct[_A_FEES_PAID] += fee
-            else:
-                acct[_A_REBATES] -= fee
+        for aslot, acct in accounts:
             self._put(_ACCOUNT, self._aoff(aslot), acct)
         if priced.fee_pool:
-            self._hset(_SH_FEE_POOL, check_i64(self._hget(_SH_FEE_POOL) + priced.fee_pool))
+            self._hset(_SH_FEE_POOL, fee_pool)
 
     def _trades_since(self, seq: int) -> tuple[TradePrint, ...]:
         return tuple(TradePrint(*t) for t in self.core.trades_since(seq))
@@ -496,6 +504,10 @@ class Slab:
             return SlabResult()
         except _Reject as r:
             return SlabResult(r.code)
+        except ExecutorError as exc:  # 64/128-bit bound, raised before any write
+            if exc.code != E.OVERFLOW:
+                raise
+            return SlabResult(exc.code)
 
     def update_oracle(self, instrument: int, price_e6: int, *, now_ms: int) -> FundingResult:
         """Oracle price from an authorised feeder (authorisation is the router's job)."""
@@ -504,12 +516,18 @@ class Slab:
             ins = self._instrument(instrument)
             if price_e6 <= 0:
                 raise _Reject(E.PRICE_NOT_POSITIVE)
+            if price_e6 > MAX_PRICE_E6:
+                raise _Reject(E.OVERFLOW)
             ins[_I_ORACLE_PX], ins[_I_ORACLE_MS] = price_e6, max(now_ms, 1)
             self._put(_INSTR, self._ioff(instrument), ins)
             self._touch_time(now_ms)
             return FundingResult(instrument=instrument, funding_index_e6=ins[_I_FUND_INDEX])
         except _Reject as r:
             return FundingResult(r.code, instrument=instrument)
+        except ExecutorError as exc:  # 64/128-bit bound, raised before any write
+            if exc.code != E.OVERFLOW:
+                raise
+            return FundingResult(exc.code, instrument=instrument)
 
     def place_order(self, user: int, instrument: int, side: int, price_e6: int, qty_lots: int,
                     *, tif: int = GTC, now_ms: int, reduce_only: bool = False,
@@ -529,7 +547,7 @@ class Slab:
             oracle = self._fresh_oracle(ins, now_ms)
             self._check_band(ins, oracle, price_e6)
             cap = self.config.fee_cap_taker_bps if fee_cap_taker_bps is None else fee_cap_taker_bps
-            if self.config.taker_fee_bps > cap:
+            if tif != POST_ONLY and self.config.taker_fee_bps > cap:
                 raise _Reject(E.FEE_CAP_EXCEEDED)
             if reduce_only:
                 q = self._position(user, instrument)[_P_QTY]
@@ -568,6 +586,10 @@ class Slab:
                 fee_pool_delta_atoms=priced.fee_pool, arg_tax_atoms=priced.arg_tax)
         except _Reject as r:
             return PlaceResult(r.code)
+        except ExecutorError as exc:  # 64/128-bit bound, raised before any write
+            if exc.code != E.OVERFLOW:
+                raise
+            return PlaceResult(exc.code)
 
     def cancel_order(self, user: int, order_id: int, *, now_ms: int) -> CancelResult:
         """Cancel; idempotent for closed orders.  A partly reserved order keeps only its held
@@ -582,6 +604,10 @@ class Slab:
             return CancelResult(order_id=order_id, noop=rc == 1)
         except _Reject as r:
             return CancelResult(r.code, order_id=order_id)
+        except ExecutorError as exc:  # 64/128-bit bound, raised before any write
+            if exc.code != E.OVERFLOW:
+                raise
+            return CancelResult(exc.code, order_id=order_id)
 
     def modify_order(self, user: int, order_id: int, price_e6: int, qty_lots: int, *,
                      now_ms: int) -> CancelResult:
@@ -596,6 +622,11 @@ class Slab:
             self._check_order_shape(ins, price_e6, qty_lots)
             if price_e6 != o[4]:
                 self._check_band(ins, self._fresh_oracle(ins, now_ms), price_e6)
+            if qty_lots > o[5] and user in self._accounts:
+                # a bigger order is a bigger maker commitment: same check as at placement
+                eq, im = self._margin(user, extra=(o[2], qty_lots if o[3] == BUY else -qty_lots))
+                if eq < im:
+                    raise _Reject(E.MARGIN_INSUFFICIENT)
             rc = self.core.modify(order_id, user, price_e6, qty_lots, now_ms)
             if rc < 0:
                 raise _Reject(E(-rc))
@@ -603,6 +634,10 @@ class Slab:
             return CancelResult(order_id=order_id)
         except _Reject as r:
             return CancelResult(r.code, order_id=order_id)
+        except ExecutorError as exc:  # 64/128-bit bound, raised before any write
+            if exc.code != E.OVERFLOW:
+                raise
+            return CancelResult(exc.code, order_id=order_id)
 
     def reserve(self, user: int, instrument: int, side: int, qty_lots: int, limit_px_e6: int,
                 *, now_ms: int, ttl_ms: int) -> ReserveResult:
@@ -657,6 +692,10 @@ class Slab:
                                  expiry_ms=hold[7], slices=slices)
         except _Reject as r:
             return ReserveResult(r.code)
+        except ExecutorError as exc:  # 64/128-bit bound, raised before any write
+            if exc.code != E.OVERFLOW:
+                raise
+            return ReserveResult(exc.code)
 
     def commit(self, hold_id: int, *, now_ms: int, fee_cap_maker_bps: int | None = None,
                fee_cap_taker_bps: int | None = None) -> CommitResult:
@@ -705,6 +744,10 @@ class Slab:
                 fee_pool_delta_atoms=priced.fee_pool, arg_tax_atoms=priced.arg_tax)
         except _Reject as r:
             return CommitResult(r.code, hold_id=hold_id)
+        except ExecutorError as exc:  # 64/128-bit bound, raised before any write
+            if exc.code != E.OVERFLOW:
+                raise
+            return CommitResult(exc.code, hold_id=hold_id)
 
     def _commit_fast(self, hold: tuple, now_ms: int) -> CommitResult:
         """The tail of ``commit`` with fills priced and written by ``Ledger.settle`` (C);
@@ -755,6 +798,10 @@ class Slab:
             return ReleaseResult(hold_id=hold_id, noop=rc == 1)
         except _Reject as r:
             return ReleaseResult(r.code, hold_id=hold_id)
+        except ExecutorError as exc:  # 64/128-bit bound, raised before any write
+            if exc.code != E.OVERFLOW:
+                raise
+            return ReleaseResult(exc.code, hold_id=hold_id)
 
     def batch_open(self, *, now_ms: int) -> BatchOpenResult:
         """Epoch boundary (DESIGN §3): release holds past their TTL in hold-id order (F1),
@@ -764,6 +811,10 @@ class Slab:
             self._check_time(now_ms)
         except _Reject as r:
             return BatchOpenResult(r.code)
+        except ExecutorError as exc:  # 64/128-bit bound, raised before any write
+            if exc.code != E.OVERFLOW:
+                raise
+            return BatchOpenResult(exc.code)
         expired = tuple(self.core.expired_reservations(now_ms))
         for hold_id in expired:
             self.core.release(hold_id)
@@ -797,6 +848,10 @@ class Slab:
                                  delta_e6=delta)
         except _Reject as r:
             return FundingResult(r.code, instrument=instrument)
+        except ExecutorError as exc:  # 64/128-bit bound, raised before any write
+            if exc.code != E.OVERFLOW:
+                raise
+            return FundingResult(exc.code, instrument=instrument)
 
     # ------------------------------------------------------------------ reads
     def best_bid(self, instrument: int):

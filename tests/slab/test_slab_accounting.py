@@ -132,3 +132,17 @@ def test_im_is_per_instrument_never_netted_across_instruments():
     im0 = 2 * 100 * M * 500 // 10_000
     im1 = notional(4, 100 * M, 10_000, round_up=True) * 500 // 10_000
     assert im == im0 + im1 and mm == (2 * 100 * M + 4 * 100 * 10_000) * 350 // 10_000
+
+
+def test_resting_orders_are_margin_checked_at_placement_and_on_size_up():
+    slab = make_slab()
+    slab.set_collateral(MAKER, 10 * M, now_ms=T0)
+    # 1 lot @ 100 needs IM 5; 3 lots need 15 > 10
+    assert slab.place_order(MAKER, 0, SELL, 100 * M, 3, now_ms=T0 + 1).code == E.MARGIN_INSUFFICIENT
+    r = slab.place_order(MAKER, 0, SELL, 100 * M, 1, now_ms=T0 + 1)
+    assert r.ok
+    before = arena(slab)
+    assert slab.modify_order(MAKER, r.order_id, 100 * M, 3, now_ms=T0 + 2).code == \
+        E.MARGIN_INSUFFICIENT
+    assert arena(slab) == before
+    assert slab.modify_order(MAKER, r.order_id, 100 * M, 2, now_ms=T0 + 2).ok

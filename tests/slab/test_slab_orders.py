@@ -36,6 +36,7 @@ def test_order_rests_and_shows_in_depth():
         (dict(user=MAKER, side=BUY, price_e6=PX + 2 * TICK, tif=IOC), E.SELF_TRADE),
         (dict(side=BUY, price_e6=PX, reduce_only=True), E.REDUCE_ONLY_WOULD_INCREASE),
         (dict(now_ms=T0 - 1), E.TIME_WENT_BACKWARDS),
+        (dict(qty_lots=1 << 40), E.OVERFLOW),
     ],
 )
 def test_bad_order_is_rejected_with_stable_code_and_no_state_change(kwargs, code):
@@ -132,3 +133,11 @@ def test_full_order_pool_is_a_clean_rejection():
     assert r.code == E.POOL_FULL_ORDERS and arena(slab) == before
     # a taker that does not rest still works with a full pool
     assert slab.place_order(TAKER, 0, BUY, PX, 1, tif=IOC, now_ms=T0 + 3).filled_qty == 1
+
+
+def test_oracle_price_beyond_bounds_is_rejected():
+    slab = make_slab()
+    before = arena(slab)
+    assert slab.update_oracle(0, 1 << 60, now_ms=T0 + 1).code == E.OVERFLOW
+    assert slab.update_oracle(0, 0, now_ms=T0 + 1).code == E.PRICE_NOT_POSITIVE
+    assert arena(slab) == before
