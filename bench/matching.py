@@ -115,34 +115,54 @@ def run_core_batch(rows: memoryview) -> tuple[float, int]:
     return time.perf_counter() - t0, core.total_traded
 
 
-def run_core(ops: list[tuple]) -> tuple[float, int]:
-    core = _new_core(len(ops) + 1)
-    place, cancel = core.place, core.cancel
-    ids = [0] * len(ops)
-    t0 = time.perf_counter()
+def harness_ops(ops: list[tuple], ids: list[int]) -> tuple[list[tuple], list[tuple]]:
+    """Per-engine argument tuples with the ids of cancelled orders resolved in advance.
+
+    Both engines assign ids deterministically — the core ``(seq << 24) | slot``, the peer
+    ``str(n)`` for its n-th ``Order`` since its counter was reset — so neither timed loop
+    needs id bookkeeping, and both loops have the same shape.
+    """
+    peer_id = [""] * len(ops)
+    n = 0
+    core_ops, peer_ops = [], []
     for i, (kind, side, price, qty, ref) in enumerate(ops):
         if kind == CANCEL:
-            cancel(ids[ref], ref + 1)
+            core_ops.append((True, ids[ref], ref + 1, 0, 0, 0))
+            peer_ops.append((True, peer_id[ref], 0, 0))
         else:
-            ids[i] = place(0, i + 1, side, price, qty)
+            n += 1
+            peer_id[i] = str(n)
+            core_ops.append((False, 0, i + 1, side, price, qty))
+            peer_ops.append((False, side, price, qty))
+    return core_ops, peer_ops
+
+
+def run_core(core_ops: list[tuple]) -> tuple[float, int]:
+    core = _new_core(len(core_ops) + 1)
+    place, cancel = core.place, core.cancel
+    t0 = time.perf_counter()
+    for is_cancel, oid, account, side, price, qty in core_ops:
+        if is_cancel:
+            cancel(oid, account)
+        else:
+            place(0, account, side, price, qty)
     return time.perf_counter() - t0, core.total_traded
 
 
-def run_peer(ops: list[tuple]) -> tuple[float, int]:
+def run_peer(peer_ops: list[tuple]) -> tuple[float, int]:
+    import cython_orderbook.orderbook as peer_module
     from cython_orderbook import Order, OrderBook, OrderSide
 
+    peer_module._order_counter = 0   # ids "1", "2", ... as precomputed by harness_ops
     book = OrderBook()
     sides = (OrderSide.BID, OrderSide.ASK)
     add, cancel = book.add_limit_order, book.cancel_order
-    ids = [""] * len(ops)
     t0 = time.perf_counter()
-    for i, (kind, side, price, qty, ref) in enumerate(ops):
-        if kind == CANCEL:
-            cancel(ids[ref])
+    for is_cancel, a, price, qty in peer_ops:
+        if is_cancel:
+            cancel(a)
         else:
-            o = Order(sides[side], qty, price)
-            add(o)
-            ids[i] = o.order_id
+            add(Order(sides[a], qty, price))
     elapsed = time.perf_counter() - t0
     return elapsed, sum(t.quantity_filled for t in book.trade_log)
 
@@ -172,13 +192,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"generating {args.ops} ops (seed {args.seed}) ...", file=sys.stderr)
     ops, expected, ids = make_stream(args.ops, args.seed)
     rows = batch_rows(ops, ids)
+    core_ops, peer_ops = harness_ops(ops, ids)
     mix = {k: sum(1 for o in ops if o[0] == k) for k in (ADD, CANCEL, CROSS)}
     print("running assetl2 core ...", file=sys.stderr)
-    t_core, traded_core = _best(run_core, ops, args.repeat, "core")
+    t_core, traded_core = _best(run_core, core_ops, args.repeat, "core")
     print("running assetl2 core, batch API ...", file=sys.stderr)
     t_batch, traded_batch = _best(run_core_batch, rows, args.repeat, "core batch")
     print("running cython-orderbook ...", file=sys.stderr)
-    t_peer, traded_peer = _best(run_peer, ops, args.repeat, "peer")
+    t_peer, traded_peer = _best(run_peer, peer_ops, args.repeat, "peer")
 
     core_ops, peer_ops, batch_ops = len(ops) / t_core, len(ops) / t_peer, len(ops) / t_batch
     ratio, ratio_batch = core_ops / peer_ops, batch_ops / peer_ops
