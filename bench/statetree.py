@@ -281,6 +281,57 @@ def run_one(name: str, keys: int, block: int, proofs: int, seed: int, workdir: P
     return res.finish()
 
 
+TXLOG_BLOCK_TXS = 10_000
+TXLOG_BLOCKS = 20
+TXLOG_PROOFS = 200
+
+
+def run_txlog(workdir: Path, seed: int) -> dict:
+    """pymerkle backends for the transaction log: ``TXLOG_BLOCKS`` blocks of
+    ``TXLOG_BLOCK_TXS`` hashes each, ``append_block`` (append + root) timed per block,
+    then inclusion and consistency proofs (statetree/README.md, backend choice)."""
+    from statetree.txlog import TxLog
+    out = {}
+    for backend in ("memory", "sqlite"):
+        rng = random.Random(seed)
+        path = workdir / f"txlog-{backend}.db"
+        log = TxLog(str(path) if backend == "sqlite" else None, backend=backend)
+        walls, cpus = [], []
+        size = 0
+        for block in range(TXLOG_BLOCKS):
+            hashes = [rng.randbytes(32) for _ in range(TXLOG_BLOCK_TXS)]
+            w0, c0 = time.perf_counter(), time.thread_time()
+            size, _ = log.append_block(hashes)
+            walls.append(time.perf_counter() - w0)
+            cpus.append(time.thread_time() - c0)
+            _progress(f"[txlog {backend}] block {block + 1}/{TXLOG_BLOCKS}: {walls[-1] * 1000:.0f} ms")
+        w0 = time.perf_counter()
+        for _ in range(TXLOG_PROOFS):
+            log.prove_inclusion(rng.randrange(size))
+        incl = (time.perf_counter() - w0) / TXLOG_PROOFS
+        w0 = time.perf_counter()
+        for _ in range(TXLOG_PROOFS):
+            log.prove_consistency(rng.randrange(1, size + 1))
+        cons = (time.perf_counter() - w0) / TXLOG_PROOFS
+        log.close()
+        path.unlink(missing_ok=True)
+        out[backend] = {"block_ms_mean": 1000 * sum(walls) / len(walls), "block_ms_max": 1000 * max(walls),
+                        "block_cpu_ms_mean": 1000 * sum(cpus) / len(cpus),
+                        "inclusion_proof_ms": 1000 * incl, "consistency_proof_ms": 1000 * cons}
+    return out
+
+
+def _txlog_table(res: dict) -> str:
+    lines = [f"transaction log, {TXLOG_BLOCKS} blocks of {TXLOG_BLOCK_TXS:,} tx hashes (pymerkle backends)",
+             f"{'backend':<10}{'block ms':>12}{'max ms':>10}{'cpu ms':>10}{'incl. proof ms':>16}"
+             f"{'consist. ms':>13}"]
+    for backend, r in res.items():
+        lines.append(f"{backend:<10}{r['block_ms_mean']:>12.0f}{r['block_ms_max']:>10.0f}"
+                     f"{r['block_cpu_ms_mean']:>10.0f}{r['inclusion_proof_ms']:>16.2f}"
+                     f"{r['consistency_proof_ms']:>13.2f}")
+    return "\n".join(lines)
+
+
 def _table(results: list[Result], ratios: dict) -> str:
     cols = [("updates/s", "updates_per_s"), ("upd/cpu-s", "updates_per_cpu_s"),
             ("proofs/s", "proofs_per_s"), ("prf/cpu-s", "proofs_per_cpu_s"),
@@ -307,6 +358,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="also run statetree alone at 1,000,000 keys")
     ap.add_argument("--sync", action="store_true",
                     help="statetree with an fsync per block (its default in production)")
+    ap.add_argument("--txlog", action="store_true",
+                    help="also measure the transaction log's pymerkle backends (10,000-tx blocks)")
     ap.add_argument("--dir", default=None, help="scratch directory (default: a temp dir)")
     ap.add_argument("--json", action="store_true", help="last stdout line: one JSON object")
     args = ap.parse_args(argv)
@@ -324,6 +377,7 @@ def main(argv: list[str] | None = None) -> int:
                                        args.sync))
             except ImportError as exc:
                 _progress(f"[{n}] skipped: {exc}")
+        txlog = run_txlog(workdir, args.seed) if args.txlog else None
         big = None
         if args.million:
             big = run_one("statetree", MILLION, args.block, args.proofs, args.seed, workdir, args.sync)
@@ -349,11 +403,15 @@ def main(argv: list[str] | None = None) -> int:
             print(f"statetree at {MILLION:,} keys: {big.rates['updates_per_s']:,.0f} updates/s "
                   f"({big.rates['updates_per_s'] / small.rates['updates_per_s']:.2f}x the "
                   f"{args.keys:,}-key rate)")
+    if txlog:
+        print(_txlog_table(txlog))
     if args.json:
         out = {"keys": args.keys, "block": args.block, "proofs": args.proofs, "sync": args.sync,
                "results": {r.name: r.rates for r in results}, "ratios": ratios}
         if big:
             out["statetree_1m"] = big.rates
+        if txlog:
+            out["txlog"] = txlog
         print(json.dumps(out, sort_keys=True))
     return 0
 

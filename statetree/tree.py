@@ -196,11 +196,6 @@ def _make_node(slots: list) -> _Node:
                       [i for i in range(RADIX) if slots[i] is not None])
 
 
-def _rehash_node(old: _Node, slots: list, changed: list) -> _Node:
-    """Node for ``slots`` reusing ``old``'s inner hashes; only paths above ``changed`` move."""
-    return _hash_node(slots, old[_HASHES].copy(), old[_KINDS].copy(), changed)
-
-
 def _encode_node(node: _Node) -> bytes:
     """``u8 kind[16]`` (0 empty, 1 leaf, 2 internal, per slot) then per present slot in
     index order: internal ``hash(32) version(u64)``, leaf ``key(32) value_hash(32)
@@ -551,10 +546,11 @@ class _BlockBuilder:
     deletes; value_version None marks a value that still has to be written.
     """
 
-    __slots__ = ("tree", "version", "vbytes", "nodes", "values", "stale", "superseded")
+    __slots__ = ("tree", "cache", "version", "vbytes", "nodes", "values", "stale", "superseded")
 
     def __init__(self, tree: StateTree, version: int) -> None:
         self.tree = tree
+        self.cache = tree._cache
         self.version = version
         self.vbytes = _u64(version)
         self.nodes: dict[bytes, _Node] = {}
@@ -571,7 +567,7 @@ class _BlockBuilder:
         key0 = items[0][0]
         path = _node_path(depth, key0)
         old_key = _P_NODE + _pack_u64(slot[1]) + path
-        node = self.tree._cache.get(old_key) or self.tree._load(old_key, slot[0], self.tree._latest)
+        node = self.cache.get(old_key) or self.tree._load(old_key, slot[0], self.tree._latest)
         slots = node[_SLOTS]
         new_slots = None
         changed = []
@@ -615,9 +611,10 @@ class _BlockBuilder:
             remaining = next(s for s in new_slots if s is not None)
             if len(remaining) == 5:
                 return remaining
-        new_node = _rehash_node(node, new_slots, changed)
+        new_node = _hash_node(new_slots, node[_HASHES].copy(), node[_KINDS].copy(), changed)
         self.nodes[_P_NODE + self.vbytes + path] = new_node
-        return _internal_slot(_cell(new_node, 1), self.version)
+        h = bytes(new_node[_HASHES][32:64])
+        return (h, self.version, h + self.vbytes)
 
     def _merge_leaf(self, leaf, depth: int, items: list):
         """Updates landing on a subtree that is a single leaf: rebuild it with them."""
@@ -657,7 +654,7 @@ class _BlockBuilder:
                 return entry
             key, vh, value, _ = entry
             self.values.append((_P_VALUE + key + self.vbytes, value))
-            return _leaf_slot(key, vh, self.version)
+            return (sha256(LEAF_PREFIX + key + vh).digest(), key, vh, self.version, key + vh + self.vbytes)
         slots: list = [None] * RADIX
         changed = []
         child_depth = depth + 1
@@ -677,7 +674,8 @@ class _BlockBuilder:
             i = j
         node = _hash_node(slots, _EMPTY_HASHES.copy(), _EMPTY_KINDS.copy(), changed)
         self.nodes[_P_NODE + self.vbytes + _node_path(depth, _entry_key(entries[0]))] = node
-        return _internal_slot(_cell(node, 1), self.version)
+        h = bytes(node[_HASHES][32:64])
+        return (h, self.version, h + self.vbytes)
 
 
 def _entry_key(entry) -> bytes:
