@@ -80,6 +80,16 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _solana_dev(argv: list[str]) -> int:
+    """``assetl2 solana-dev …``: parsed by the dev RPC itself, imported only when used
+    (LiteSVM and its dependencies cost a second that other commands should not pay)."""
+    from batchposter import devrpc
+
+    parser = devrpc.add_arguments(argparse.ArgumentParser(prog="assetl2 solana-dev",
+                                                          description="local Solana JSON-RPC over LiteSVM"))
+    return devrpc.run_solana_dev(parser.parse_args(argv))
+
+
 def _cmd_config_reference(_args: argparse.Namespace) -> int:
     print(config_mod.reference_markdown())
     return EXIT_OK
@@ -101,6 +111,9 @@ def parser() -> argparse.ArgumentParser:
     ref = sub.add_parser("config-reference", help="print the config reference (Markdown)")
     ref.set_defaults(func=_cmd_config_reference)
 
+    # Listed for help only: main() hands "solana-dev" argv to the dev RPC's own parser.
+    sub.add_parser("solana-dev", help="local Solana JSON-RPC (LiteSVM) with the anchor program deployed")
+
     keys = sub.add_parser("keys", help="manage ed25519 keypairs (Solana JSON format)")
     ksub = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
     new = ksub.add_parser("new", help="generate a keypair file with mode 0600")
@@ -115,6 +128,9 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["solana-dev"]:
+        return _solana_dev(argv[1:])
     args = parser().parse_args(argv)
     try:
         return args.func(args)

@@ -122,3 +122,40 @@ def test_check_config(tmp_path, repo):
 def test_unknown_command_exits_with_usage_error():
     res = run_cli("frobnicate")
     assert res.returncode == 2
+
+
+def test_solana_dev_serves_json_rpc_and_stops_on_sigterm(tmp_path):
+    """`assetl2 solana-dev` answers getHealth/getVersion on loopback and exits 0 on SIGTERM."""
+    import signal
+    import time
+    import urllib.request
+
+    from support import free_port
+
+    port = free_port()
+    environ = {k: v for k, v in os.environ.items() if not k.upper().startswith("ASSETL2__")}
+    proc = subprocess.Popen([sys.executable, "-m", "node.cli", "solana-dev", "--host", "127.0.0.1",
+                             "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=environ, text=True)
+    try:
+        body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "getHealth"}).encode()
+        deadline = time.monotonic() + 120
+        answer = None
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                req = urllib.request.Request(f"http://127.0.0.1:{port}", data=body,
+                                             headers={"Content-Type": "application/json"})
+                with urllib.request.urlopen(req, timeout=5) as resp:
+                    answer = json.loads(resp.read())
+                break
+            except OSError:
+                time.sleep(0.2)
+        assert answer is not None, proc.stderr.read() if proc.poll() is not None else "no answer"
+        assert answer["result"] == "ok"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+        assert "listening on http://127.0.0.1" in proc.stdout.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
