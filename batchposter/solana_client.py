@@ -289,6 +289,10 @@ class SolanaAnchorClient:
         await self._send(submission)
         return submission
 
+    async def rebroadcast(self, submission: Submission) -> None:
+        """Send the same signed transaction again (RPC nodes drop transactions; same signature)."""
+        await self._send(submission)
+
     async def _send(self, submission: Submission) -> None:
         # Preflight against the processed bank: with several batches in flight, batch k+1 is
         # only valid on top of batch k, which is processed long before it is confirmed.

@@ -1,0 +1,109 @@
+"""The posting loop against the dev RPC with the real program: order, bounds, metrics (DESIGN §8)."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+
+import pytest
+from test_poster_harness import PosterEnv, chain_of_batches, sample, wait_for
+
+from batchposter.outbox import BatchStatus, Outbox
+
+
+@pytest.fixture
+async def env(program_elf, tmp_path):
+    env = await PosterEnv(program_elf, tmp_path).start()
+    yield env
+    await env.close()
+
+
+async def test_batches_are_anchored_in_order_and_the_outbox_ends_confirmed(env):
+    batches = chain_of_batches(12)
+    env.fill_outbox(batches)
+    poster = env.poster(max_in_flight=4)
+    poster.start()
+    await poster.wait_confirmed(12, timeout_s=20)
+
+    assert env.posted_events() == list(range(1, 13))
+    assert [env.batch_account(i).header() for i in range(1, 13)] == [b.header for b in batches]
+    config = env.config()
+    assert (config.last_batch_index, config.last_state_root) == (12, batches[-1].header.state_root)
+    assert [e.status for e in poster.outbox.entries()] == [BatchStatus.CONFIRMED] * 12
+    assert all(e.signature for e in poster.outbox.entries())
+
+    fee = poster.client.fees.fee_lamports(0)
+    assert sample(poster, "batchposter_last_posted_batch") == 12
+    assert sample(poster, "batchposter_last_confirmed_batch") == 12
+    assert sample(poster, "batchposter_backlog_batches") == 0
+    assert sample(poster, "batchposter_in_flight_transactions") == 0
+    assert sample(poster, "batchposter_confirm_latency_seconds_count") == 12
+    assert sample(poster, "batchposter_fees_paid_lamports_total") == 12 * fee
+    assert sample(poster, "batchposter_halted") == 0
+    assert sample(poster, "batchposter_failures_total", kind="program") == 0
+    await wait_for(lambda: sample(poster, "batchposter_wallet_balance_lamports")
+                   == env.ledger.svm.get_balance(env.poster_key.pubkey()), timeout_s=5)
+
+
+async def test_no_more_than_max_in_flight_transactions_wait_for_confirmation(env):
+    env.fill_outbox(chain_of_batches(6))
+    env.slots_running.clear()  # nothing confirms while the clock is stopped
+    poster = env.poster(max_in_flight=2)
+    poster.start()
+    await wait_for(lambda: len(env.posted_events()) == 2, timeout_s=10)
+    await asyncio.sleep(0.3)  # ~15 polls of the loop: it must not send a third
+    assert env.posted_events() == [1, 2]
+    assert sample(poster, "batchposter_in_flight_transactions") == 2
+    assert [e.status for e in poster.outbox.entries()][:3] == [BatchStatus.SENT, BatchStatus.SENT, BatchStatus.PENDING]
+    env.slots_running.set()
+    await poster.wait_confirmed(6, timeout_s=20)
+    assert env.posted_events() == [1, 2, 3, 4, 5, 6]
+
+
+async def test_batches_queued_while_running_are_posted_after_a_wake(env):
+    batches = chain_of_batches(4)
+    poster = env.poster()
+    poster.start()
+    await poster.wait_resumed(5)
+    for batch in batches:
+        poster.outbox.add(batch)
+        poster.wake()
+    await poster.wait_confirmed(4, timeout_s=20)
+    assert env.posted_events() == [1, 2, 3, 4]
+
+
+async def test_a_clean_restart_resumes_from_the_chain_without_reposting(env):
+    env.fill_outbox(chain_of_batches(3))
+    first = env.poster()
+    first.start()
+    await first.wait_confirmed(3, timeout_s=20)
+    await env.drop(first)
+
+    with Outbox(env.outbox_path) as outbox:
+        for batch in chain_of_batches(5)[3:]:
+            outbox.add(batch)
+    second = env.poster()
+    second.start()
+    await second.wait_confirmed(5, timeout_s=20)
+    assert env.posted_events() == [1, 2, 3, 4, 5]
+    assert sample(second, "batchposter_fees_paid_lamports_total") == 2 * second.client.fees.fee_lamports(0)
+
+
+async def test_an_outbox_that_disagrees_with_the_chain_halts_before_spending(env):
+    """Batch 1 on chain differs from the outbox's batch 1: a conflict, not a re-post."""
+    env.fill_outbox(chain_of_batches(1))
+    first = env.poster()
+    first.start()
+    await first.wait_confirmed(1, timeout_s=20)
+    await env.drop(first)
+    # A different outbox whose batch 2 does not follow the anchored root of batch 1.
+    shutil.rmtree(env.outbox_path)
+    forked = chain_of_batches(2, blocks_per_batch=7)
+    env.fill_outbox(forked)
+    poster = env.poster()
+    poster.start()
+    await wait_for(lambda: poster.halted is not None, timeout_s=10)
+    assert "conflict" in poster.halted or "state root" in poster.halted
+    assert sample(poster, "batchposter_halted") == 1
+    assert env.posted_events() == [1]
+    assert poster.outbox.get(2).status == BatchStatus.PENDING
