@@ -184,3 +184,32 @@ def test_root_is_independent_of_insertion_order_and_batch_split(tmp_path_factory
     finally:
         one.close()
         many.close()
+
+
+def test_a_tree_in_a_prefixed_database_leaves_other_prefixes_alone(tmp_path):
+    db = plyvel.DB(str(tmp_path / "shared"), create_if_missing=True)
+    try:
+        db.put(b"consensus/view", b"42")
+        tree = StateTree(db.prefixed_db(b"state/"), sync=False)
+        root = tree.apply(1, {KEYS[0]: b"a"}, extra_meta={b"height": b"1"})
+        tree.close()
+        assert db.get(b"consensus/view") == b"42"
+        assert all(k.startswith(b"state/") for k in db.iterator(include_value=False)
+                   if k != b"consensus/view")
+        again = StateTree(db.prefixed_db(b"state/"), sync=False)
+        assert again.root() == root and again.get(KEYS[0]) == b"a"
+        assert again.get_meta(b"height") == b"1"
+    finally:
+        db.close()
+
+
+def test_a_missing_root_record_of_the_latest_version_is_corruption_on_open(db_path):
+    from statetree import StateCorruption
+    tree = StateTree(db_path, sync=False)
+    tree.apply(1, {KEYS[0]: b"a"})
+    tree.close()
+    db = plyvel.DB(db_path)
+    db.delete(_P_ROOT + (1).to_bytes(8, "big"))
+    db.close()
+    with pytest.raises(StateCorruption):
+        StateTree(db_path)
