@@ -140,8 +140,8 @@ def _write_block(w: _Writer, block: Block) -> None:
     w.u64(block.timestamp_ms)
     w.u16(block.proposer)
     w.u32(len(block.payload))
-    for tx in block.payload:
-        w.var(tx)
+    pack = struct.Struct(">I").pack
+    w.parts.extend(part for tx in block.payload for part in (pack(len(tx)), tx))
 
 
 def _write_optional_tc(w: _Writer, tc: TimeoutCertificate | None) -> None:

@@ -60,6 +60,7 @@ from .types import (
     genesis_qc,
     proposal_signing_bytes,
     timeout_signing_bytes,
+    tx_hash,
     view_sync_signing_bytes,
     vote_signing_bytes,
 )
@@ -608,7 +609,7 @@ class Replica:
             self._want_missing_ancestor(parent, self._qc_peer(justify))
             return
         in_flight = {h for b in chain for h in self._tx_hashes(b)}
-        payload = self.mempool.select(self.config.max_block_txs, self.config.max_block_bytes, in_flight)
+        payload, ids = self.mempool.select_with_hashes(self.config.max_block_txs, self.config.max_block_bytes, in_flight)
         now = self.clock.now_ms()
         if not payload and not idle_expired and not any(b.payload for b in chain):
             if self._propose_deadline is None:
@@ -625,6 +626,8 @@ class Replica:
             proposer=self.index,
             payload=tuple(payload),
         )
+        if self.mempool.tx_hash is tx_hash:
+            block.__dict__["tx_hashes"] = tuple(ids)  # prime the cached ids: hashed once, at admission
         sig = self.signer.sign(proposal_signing_bytes(self.config.chain_id, block.hash))
         self.last_proposal = Proposal(block, tc, sig)
         self._dirty = True
@@ -632,7 +635,7 @@ class Replica:
         self._broadcast(self.last_proposal)
 
     def _on_new_transactions(self, ev: NewTransactions) -> None:
-        results = tuple(self.mempool.submit(tx, ev.client_id) for tx in ev.txs)
+        results = tuple(self.mempool.submit_many(ev.txs, ev.client_id))
         self._out.append(TxsAdmitted(results))
         if any(r.accepted for r in results):
             self._try_propose()
@@ -783,6 +786,8 @@ class Replica:
 
     def _tx_hashes(self, block: Block) -> tuple[bytes, ...]:
         """Transaction ids as the mempool keys them, computed once per block."""
+        if self.mempool.tx_hash is tx_hash:
+            return block.tx_hashes  # the same ids the block hash already computed
         hashes = self._tx_hash_cache.get(block.hash)
         if hashes is None:
             hashes = self._tx_hash_cache[block.hash] = tuple(self.mempool.tx_hash(tx) for tx in block.payload)

@@ -125,26 +125,47 @@ class Mempool:
         return h in self._txs
 
     def submit(self, tx: bytes, client_id: str = "") -> Admission:
-        """Admit one transaction or say why not; an accepted tx is appended in arrival order."""
-        h = self.tx_hash(tx)
-        if len(tx) > self.config.max_tx_bytes:
-            return Admission(TOO_LARGE, h, f"{len(tx)} bytes > limit {self.config.max_tx_bytes}")
-        if h in self._txs:
-            return Admission(DUPLICATE, h, "transaction already pending")
-        if h in self._decided:
-            return Admission(ALREADY_DECIDED, h, "transaction already sequenced")
-        if len(self._txs) >= self.config.max_pool_txs or self._bytes + len(tx) > self.config.max_pool_bytes:
-            return Admission(POOL_FULL, h, "mempool full, retry later")
+        """Admit one transaction or say why not; an accepted tx is appended in arrival order.
+
+        `client_id` names the rate-limit bucket; the empty id (transactions gossiped by peers,
+        which already passed admission and rate limits at the node that received them) is
+        not rate limited, so the node must never pass it for client traffic.
+        """
+        return self.submit_many((tx,), client_id)[0]
+
+    def submit_many(self, txs: Iterable[bytes], client_id: str = "") -> list[Admission]:
+        """`submit` for a batch from one client: one clock read, the same checks per tx, in
+        order size → dedup → pool limits → rate limit → admission hook."""
+        cfg = self.config
+        pool = self._txs
+        decided = self._decided
+        hash_of = self.tx_hash
+        admit = self.admit
         now = self.clock.now_ms()
-        if not self._bucket(client_id, now).take(self.config.rate_per_s, self.config.burst, now):
-            return Admission(RATE_LIMITED, h, f"client {client_id!r} over {self.config.rate_per_s:g} tx/s")
-        if self.admit is not None:
-            verdict = self.admit(tx, h, now)
-            if not verdict.ok:
-                return Admission(verdict.code or "rejected", h, verdict.message)
-        self._txs[h] = tx
-        self._bytes += len(tx)
-        return Admission(ACCEPTED, h)
+        bucket = self._bucket(client_id, now) if client_id else None
+        out: list[Admission] = []
+        for tx in txs:
+            size = len(tx)
+            h = hash_of(tx)
+            if size > cfg.max_tx_bytes:
+                out.append(Admission(TOO_LARGE, h, f"{size} bytes > limit {cfg.max_tx_bytes}"))
+            elif h in pool:
+                out.append(Admission(DUPLICATE, h, "transaction already pending"))
+            elif h in decided:
+                out.append(Admission(ALREADY_DECIDED, h, "transaction already sequenced"))
+            elif len(pool) >= cfg.max_pool_txs or self._bytes + size > cfg.max_pool_bytes:
+                out.append(Admission(POOL_FULL, h, "mempool full, retry later"))
+            elif bucket is not None and not bucket.take(cfg.rate_per_s, cfg.burst, now):
+                out.append(Admission(RATE_LIMITED, h, f"client {client_id!r} over {cfg.rate_per_s:g} tx/s"))
+            else:
+                verdict = admit(tx, h, now) if admit is not None else None
+                if verdict is not None and not verdict.ok:
+                    out.append(Admission(verdict.code or "rejected", h, verdict.message))
+                else:
+                    pool[h] = tx
+                    self._bytes += size
+                    out.append(Admission(ACCEPTED, h))
+        return out
 
     def _bucket(self, client_id: str, now_ms: int) -> TokenBucket:
         bucket = self._buckets.get(client_id)
@@ -163,19 +184,29 @@ class Mempool:
         Stops at the first transaction that would overflow the byte limit, so the proposal is a
         true arrival-order prefix (a large tx is never overtaken by later small ones).
         """
+        return self.select_with_hashes(max_txs, max_bytes, exclude)[0]
+
+    def select_with_hashes(
+        self, max_txs: int, max_bytes: int, exclude: Iterable[bytes] = ()
+    ) -> tuple[list[bytes], list[bytes]]:
+        """`select`, plus the ids of the chosen transactions (so nobody hashes them again)."""
         skip = exclude if isinstance(exclude, (set, frozenset)) else set(exclude)
         out: list[bytes] = []
-        used = 0
+        ids: list[bytes] = []
+        count = used = 0
         for h, tx in self._txs.items():
-            if len(out) >= max_txs:
+            if count >= max_txs:
                 break
             if h in skip:
                 continue
-            if used + len(tx) > max_bytes:
+            size = len(tx)
+            if used + size > max_bytes:
                 break
             out.append(tx)
-            used += len(tx)
-        return out
+            ids.append(h)
+            used += size
+            count += 1
+        return out, ids
 
     def remove_decided(self, hashes: Iterable[bytes]) -> int:
         """Drop decided transactions and remember them so they are not admitted again."""

@@ -52,15 +52,18 @@ def signing_bytes(kind: bytes, chain_id: bytes, body: bytes) -> bytes:
 
 def tx_hash(tx: bytes) -> bytes:
     """Default transaction identity used for payload roots and mempool dedup."""
-    return sha256(tx)
+    return hashlib.sha256(tx).digest()
 
 
 def payload_root(payload: Sequence[bytes]) -> bytes:
     """Commitment to the ordered payload: hash of the count and every transaction hash."""
+    return payload_root_of_hashes([tx_hash(tx) for tx in payload])
+
+
+def payload_root_of_hashes(hashes: Sequence[bytes]) -> bytes:
     h = hashlib.sha256(DOMAIN_PREFIX + b"payload\x00")
-    h.update(struct.pack(">I", len(payload)))
-    for tx in payload:
-        h.update(tx_hash(tx))
+    h.update(struct.pack(">I", len(hashes)))
+    h.update(b"".join(hashes))
     return h.digest()
 
 
@@ -175,8 +178,12 @@ class Block:
         return sha256(signing_bytes(b"block", self.chain_id, body))
 
     @cached_property
+    def tx_hashes(self) -> tuple[bytes, ...]:
+        return tuple(tx_hash(tx) for tx in self.payload)
+
+    @cached_property
     def payload_root(self) -> bytes:
-        return payload_root(self.payload)
+        return payload_root_of_hashes(self.tx_hashes)
 
     @cached_property
     def payload_bytes(self) -> int:
