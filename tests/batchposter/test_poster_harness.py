@@ -38,11 +38,11 @@ def chain_of_batches(count: int, blocks_per_batch: int = 5, code_hash: bytes = C
 class PosterEnv:
     """One dev chain for one test; slots advance on a pausable task."""
 
-    def __init__(self, program_elf: bytes, tmp_path, lamports: int = 10 * SOL):
+    def __init__(self, program_elf: bytes, tmp_path, lamports: int = 10 * SOL, genesis_root: bytes = GENESIS_ROOT):
         self.poster_key = Keypair()
         self.ledger = devrpc.DevLedger(program_elf, finality_depth=FINALITY_DEPTH)
         airdrops = {self.poster_key.pubkey(): lamports} if lamports else {}
-        devrpc.apply_setup(self.ledger, devrpc.DevSetup(poster=self.poster_key.pubkey(), genesis_state_root=GENESIS_ROOT,
+        devrpc.apply_setup(self.ledger, devrpc.DevSetup(poster=self.poster_key.pubkey(), genesis_state_root=genesis_root,
                                                         programs=[(CODE_HASH, PROOF_HASH, CONFIG_HASH)],
                                                         airdrops=airdrops))
         self.rpc = devrpc.DevRpc(self.ledger, slot_ms=0)
