@@ -220,3 +220,46 @@ def test_tc_verification_requires_honest_high_qc_reports():
     assert not verify_tc(lied_views, C.committee, CHAIN, Verifier(), C.genesis.hash)
     not_below = C.tc(2, {0: q1, 1: q2, 2: q2})
     assert not verify_tc(not_below, C.committee, CHAIN, Verifier(), C.genesis.hash)
+
+
+_u64 = st.integers(0, 2**64 - 1)
+_hash = st.binary(min_size=32, max_size=32)
+_sig = st.binary(min_size=64, max_size=64)
+
+
+@st.composite
+def _qcs(draw):
+    signers = sorted(draw(st.sets(st.integers(0, 9), max_size=10)))
+    return QuorumCertificate(
+        draw(_u64), draw(_hash), bitmap_from_indices(signers, 10), tuple(draw(_sig) for _ in signers)
+    )
+
+
+@st.composite
+def _blocks(draw):
+    from sequencer.types import Block
+
+    return Block(
+        chain_id=draw(st.binary(max_size=64)),
+        height=draw(_u64),
+        view=draw(_u64),
+        parent_hash=draw(_hash),
+        justify=draw(_qcs()),
+        timestamp_ms=draw(_u64),
+        proposer=draw(st.integers(0, 0xFFFF)),
+        payload=tuple(draw(st.lists(st.binary(max_size=40), max_size=8))),
+    )
+
+
+@settings(max_examples=120, deadline=None)
+@given(_blocks(), st.one_of(st.none(), _qcs()), _sig)
+def test_any_well_formed_proposal_roundtrips_exactly(block, tc_qc, sig):
+    from sequencer.types import Proposal, TimeoutCertificate
+
+    tc = None
+    if tc_qc is not None:
+        tc = TimeoutCertificate(tc_qc.view, tc_qc.signer_bitmap, tuple(range(len(tc_qc.signatures))), tc_qc.signatures, tc_qc)
+    p = Proposal(block, tc, sig)
+    frame = encode_message(p)
+    back = decode_message(frame)
+    assert back == p and back.block.hash == block.hash and encode_message(back) == frame

@@ -81,7 +81,7 @@ def _cluster(n, tmp_path):
     return net, sinks
 
 
-async def _wait_for(pred, timeout_s=10.0):
+async def _wait_for(pred, timeout_s=30.0):
     deadline = asyncio.get_running_loop().time() + timeout_s
     while not pred():
         assert asyncio.get_running_loop().time() < deadline, "timed out"
