@@ -56,7 +56,7 @@ SEQUENCING_CODES = frozenset({
     ErrorCode.TX_LOG_ROOT_CHANGED,
 })
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0)
-FAILURE_KINDS = ("rpc", "expired", "wallet", "program", "conflict", "not_initialized")
+FAILURE_KINDS = ("rpc", "expired", "wallet", "program", "conflict", "not_initialized", "internal")
 
 
 @dataclass(frozen=True)
@@ -229,6 +229,11 @@ class Poster:
             if not isinstance(exc, PosterHalted):
                 self._count_failure(exc)
             self._halt(str(exc))
+            return False
+        except Exception as exc:  # a bug or a broken outbox: alarm and stop, never spin or die silently
+            log.exception("batch poster: unexpected failure")
+            self.metrics.failures.labels("internal").inc()
+            self._halt(f"internal error: {exc!r}")
             return False
 
     def _count_failure(self, exc: sc.AnchorClientError) -> None:
@@ -506,20 +511,26 @@ class BatchPosterService:
         return self._require_batcher().next_height
 
     async def start(self, timeout_s: float = 60.0) -> None:
-        """Start the loop, wait until it has reconciled with the chain, then place the batcher."""
+        """Start the posting loop and place the batcher.
+
+        With batches in the outbox the batcher continues after the last one straight away
+        (the outbox is the record of our own batches; boundaries are deterministic, so a
+        chain that is ahead holds the same batches and they are confirmed as already posted).
+        With an empty outbox it must start at the on-chain tip, so this waits (bounded) until
+        the loop has read it.
+        """
         self.poster.start()
-        resumed = asyncio.ensure_future(self.poster.wait_resumed(timeout_s))
-        done, _ = await asyncio.wait({resumed, self.poster._task}, return_when=asyncio.FIRST_COMPLETED)
-        if resumed not in done:
-            resumed.cancel()
-            raise PosterHalted(self.poster.halted or "poster stopped before resuming")
-        await resumed
         last = self.outbox.last()
-        chain = self.poster.chain_config
-        if last is not None and (chain is None or last.batch_index >= chain.last_batch_index):
-            cursor = BatcherCursor.after(last)
-        else:
-            cursor = BatcherCursor.from_chain(chain, self.config.genesis_height)
+        if last is not None:
+            self.batcher = Batcher(self.config.policy, BatcherCursor.after(last), self.config.code_hash,
+                                   self.config.proof_hash)
+            return
+        resumed = asyncio.ensure_future(self.poster.wait_resumed(timeout_s))
+        await asyncio.wait({resumed, self.poster._task}, return_when=asyncio.FIRST_COMPLETED)
+        if not resumed.done() or resumed.exception() is not None or self.poster.chain_config is None:
+            resumed.cancel()
+            raise PosterHalted(self.poster.halted or f"could not read the anchor's tip within {timeout_s}s")
+        cursor = BatcherCursor.from_chain(self.poster.chain_config, self.config.genesis_height)
         self.batcher = Batcher(self.config.policy, cursor, self.config.code_hash, self.config.proof_hash)
 
     async def stop(self) -> None:
