@@ -181,6 +181,13 @@ ctypedef struct Arena:
     int64_t last_rested
 
 
+# Shared with the slab's C kernel (executor/slab/ledger.pyx).
+cdef int64_t c_reserve(Arena* a, int64_t instr, int64_t account, int64_t side, int64_t qty,
+                       int64_t limit_px, int64_t now_ms, int64_t expiry_ms, int64_t oracle_px,
+                       int64_t epoch, bint apply) noexcept nogil
+cdef int64_t c_commit(Arena* a, int64_t rid, int64_t now_ms) noexcept nogil
+
+
 cdef class MatchingCore:
     cdef Arena a
     cdef object _buf

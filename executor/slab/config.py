@@ -15,6 +15,7 @@ from executor.slab.layout import MAX_ARENA_BYTES, MAX_INSTRUMENTS, Layout, compu
 
 __all__ = ["InstrumentConfig", "Capacities", "SlabConfig", "CAP_TTL_MS_MAX"]
 
+MAX_CONTRACT_SIZE = 1 << 32
 CAP_TTL_MS_MAX = 120_000  # EXCHANGE §2: CAP_TTL <= 120 000 ms; a hold never outlives a cap
 
 
@@ -79,6 +80,10 @@ class SlabConfig:
                          "oracle_heartbeat_ms", "funding_interval_ms"):
                 if getattr(ins, name) <= 0:
                     raise ExecutorError(ErrorCode.BAD_CONFIG, f"{ins.symbol}.{name} must be > 0")
+        for ins in self.instruments:
+            if ins.contract_size > MAX_CONTRACT_SIZE:
+                # keeps qty (< 2**38) x contract_size x price (< 2**56) inside 128 bits
+                raise ExecutorError(ErrorCode.BAD_CONFIG, f"{ins.symbol}.contract_size > 2**32")
         if not 0 <= self.mmr_bps <= self.imr_bps <= 10_000:
             raise ExecutorError(ErrorCode.BAD_CONFIG, "need 0 <= mmr_bps <= imr_bps <= 10000")
         if self.taker_fee_bps < 0 or self.taker_fee_bps > 10_000 or abs(self.maker_fee_bps) > 10_000:

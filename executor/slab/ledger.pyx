@@ -12,9 +12,23 @@ All arithmetic is integer; intermediates are 128-bit (``__int128``) and every va
 the arena is checked to fit i64 (EXCHANGE §1).  Rounding matches ``executor.units``: debits up,
 credits down (towards -inf).  Nothing is written unless every check passed.
 """
-from libc.stdint cimport int64_t, uint8_t
+from libc.stdint cimport int64_t, uint64_t, uint8_t
 from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy, memset
+
+from executor.matching.core cimport (
+    H_BATCH_OPEN_MS,
+    H_NEXT_RESV_SEQ,
+    H_TRADE_SEQ,
+    Arena,
+    MatchingCore,
+    Order,
+    Resv,
+    Slice,
+    Trade,
+    c_commit,
+    c_reserve,
+)
 
 cdef extern from *:
     """
@@ -32,6 +46,8 @@ cdef extern from *:
 cdef enum:
     # slab header / instrument / account / position word indices (program.py)
     SH_N_POSITIONS = 4
+    SH_LAST_NOW = 5
+    I_ORACLE_MS = 8
     SH_FEE_POOL = 6
     I_CS = 3
     I_ORACLE_PX = 7
@@ -56,8 +72,31 @@ cdef enum:
     ACC_WORDS = 8
     INS_WORDS = 16
     E_OK = 0
+    E_BAD_ARGUMENT = 2
     E_OVERFLOW = 3
     E_MARGIN = 1027
+    E_UNKNOWN_INSTRUMENT = 1001
+    E_PRICE_NOT_TICK_ALIGNED = 1002
+    E_QTY_NOT_LOT_ALIGNED = 1003
+    E_QTY_NOT_POSITIVE = 1004
+    E_PRICE_NOT_POSITIVE = 1005
+    E_BELOW_MIN_SIZE = 1006
+    E_ORACLE_MISSING = 1014
+    E_ORACLE_STALE = 1015
+    E_UNKNOWN_ACCOUNT = 1032
+    E_BAD_SIDE = 1036
+    E_TIME_WENT_BACKWARDS = 1039
+    E_INTERNAL = 1
+    E_UNKNOWN_RESERVATION = 1009
+    E_RESERVATION_CLOSED = 1010
+    E_POOL_FULL_POSITIONS = 1020
+    E_KILL_BAND = 1025
+    E_FEE_CAP_EXCEEDED = 1026
+    E_RESERVATION_EXPIRED = 1029
+    SLOT_BITS = 24
+    CAP_TTL_MS_MAX = 120000
+    SLOT_MASK = 0xFFFFFF
+    MAX_INSTR = 32
 
 cdef i128 SCALE = 1000000
 cdef i128 BPS = 10000
@@ -100,6 +139,13 @@ cdef inline bint fits64(i128 v) noexcept nogil:
     return I64MIN <= v <= I64MAX
 
 
+cdef object py_int(i128 v):
+    """A 128-bit value as a Python int (exact, any sign)."""
+    if fits64(v):
+        return <int64_t>v
+    return (<object>(<int64_t>(v >> 64)) << 64) + <object>(<uint64_t>(v & <i128>0xFFFFFFFFFFFFFFFF))
+
+
 cdef class Ledger:
     """Accounting kernel over the slab records of one arena (see module docstring)."""
 
@@ -114,6 +160,15 @@ cdef class Ledger:
     cdef object _view
     cdef int64_t maker_bps, taker_bps, imr_bps, arg_bps, batch_ms
     cdef bint jit
+    cdef MatchingCore core
+    cdef int64_t n_instr
+    cdef int64_t kill_band_bps
+    cdef int64_t cap_positions
+    cdef int64_t tick[MAX_INSTR]
+    cdef int64_t lot[MAX_INSTR]
+    cdef int64_t min_size[MAX_INSTR]
+    cdef int64_t cs[MAX_INSTR]
+    cdef int64_t heartbeat[MAX_INSTR]
 
     def __cinit__(self, buf, layout, int64_t maker_fee_bps, int64_t taker_fee_bps,
                   int64_t imr_bps, int64_t arg_tax_bps, bint jit_penalty,
@@ -140,6 +195,94 @@ cdef class Ledger:
 
     def __dealloc__(self):
         free(self.dirty)
+
+    def bind(self, MatchingCore core, list statics, int64_t kill_band_bps,
+             int64_t cap_positions):
+        """Attach the core of the same arena and the immutable instrument parameters
+        ``[(tick_e6, lot, min_size, contract_size, oracle_heartbeat_ms)]`` (reserve/commit)."""
+        cdef int64_t i
+        if len(statics) > MAX_INSTR:
+            raise ValueError("too many instruments")
+        self.core = core
+        self.kill_band_bps = kill_band_bps
+        self.cap_positions = cap_positions
+        self.n_instr = len(statics)
+        for i in range(self.n_instr):
+            self.tick[i], self.lot[i], self.min_size[i], self.cs[i], self.heartbeat[i] = statics[i]
+
+    def reserve(self, object instr_obj, int64_t user, bint known_user, object side_obj,
+                object qty_obj, object limit_obj, int64_t now_ms, object ttl_obj):
+        """``Slab.reserve`` in one C call, same checks in the same order (the Python method
+        stays the specification; test_slab_ledger.py compares the two).
+
+        Returns ``(code,)`` or ``(0, hold_id, held, vwap, worst, max_charge, expiry, slices)``.
+        """
+        cdef int64_t instr, side, qty, limit, ttl, oracle, ots, rc, rslot, s, held
+        cdef int64_t* ir
+        cdef Arena* a
+        cdef Resv* r
+        cdef i128 pq = 0, n_up = 0, vwap, prod, max_charge
+        cdef int64_t q, p
+        if now_ms < self.hdr[SH_LAST_NOW]:
+            return (E_TIME_WENT_BACKWARDS,)
+        if not isinstance(instr_obj, int) or not 0 <= instr_obj < self.n_instr:
+            return (E_UNKNOWN_INSTRUMENT,)
+        instr = instr_obj
+        if not known_user:
+            return (E_UNKNOWN_ACCOUNT,)
+        if side_obj not in (0, 1):
+            return (E_BAD_SIDE,)
+        side = side_obj
+        if qty_obj <= 0:
+            return (E_QTY_NOT_POSITIVE,)
+        if limit_obj <= 0:
+            return (E_PRICE_NOT_POSITIVE,)
+        if limit_obj % self.tick[instr]:
+            return (E_PRICE_NOT_TICK_ALIGNED,)
+        if qty_obj % self.lot[instr]:
+            return (E_QTY_NOT_LOT_ALIGNED,)
+        if qty_obj < self.min_size[instr]:
+            return (E_BELOW_MIN_SIZE,)
+        if not 0 < ttl_obj <= CAP_TTL_MS_MAX:
+            return (E_BAD_ARGUMENT,)
+        ir = self.ins + instr * INS_WORDS
+        oracle = ir[I_ORACLE_PX]
+        ots = ir[I_ORACLE_MS]
+        if ots == 0 or oracle <= 0:
+            return (E_ORACLE_MISSING,)
+        if now_ms - ots > self.heartbeat[instr]:
+            return (E_ORACLE_STALE,)
+        if qty_obj > 0x7FFFFFFFFFFFFFFF or limit_obj > 0x7FFFFFFFFFFFFFFF:
+            return (E_OVERFLOW,)
+        qty = qty_obj
+        limit = limit_obj
+        ttl = ttl_obj
+        a = &self.core.a
+        with nogil:
+            rc = c_reserve(a, instr, user, side, qty, limit, now_ms, now_ms + ttl, oracle,
+                           now_ms // self.batch_ms, 1)
+        if rc < 0:
+            return (-rc,)
+        if self.hdr[SH_LAST_NOW] != now_ms:
+            self.hdr[SH_LAST_NOW] = now_ms
+            self._touch(self.hdr + SH_LAST_NOW, 1)
+        r = &a.resvs[a.last_id & SLOT_MASK]
+        held = r.held
+        slices = []
+        s = r.slice_head
+        while s != -1:
+            q = a.slices[s].qty
+            p = a.slices[s].price
+            slices.append((a.slices[s].order_id, q, p))
+            pq += <i128>q * p
+            prod = <i128>q * self.cs[instr] * p
+            n_up += cdiv(prod, SCALE)
+            s = a.slices[s].next
+        vwap = cdiv(pq, held) if side == 0 else fdiv(pq, held)
+        max_charge = (bps_of(n_up, self.taker_bps, 1) + bps_of(n_up, self.arg_bps, 1)
+                      + bps_of(n_up, self.imr_bps, 1))
+        return (0, r.id, held, py_int(vwap), r.worst_px, py_int(max_charge), r.expiry_ms,
+                tuple(slices))
 
     cdef inline void _touch(self, int64_t* p, int64_t words) noexcept nogil:
         cdef int64_t off = <char*>p - self.base
@@ -258,6 +401,89 @@ cdef class Ledger:
             return out
         finally:
             free(recs); free(slots); free(users); free(accts); free(cash); free(fees); free(ffee)
+
+    def commit(self, object hold_obj, int64_t now_ms, int64_t maker_cap_bps,
+               int64_t taker_cap_bps, dict accounts, dict positions, dict user_positions):
+        """``Slab.commit`` in one C call (same checks, same order, same bytes as the Python
+        rules).  Returns ``(code,)`` or ``(0, hold_id, held, fills, trades, cash, fee_pool,
+        arg_tax, new_position_slot, taker_user, instrument)`` where ``fills`` rows are ``(maker_order_id, maker_user,
+        price, qty, maker_fee, taker_fee)``, ``trades`` rows are trade-ring records and
+        ``new_position_slot`` is the taker's newly allocated slot or -1."""
+        cdef Arena* a = &self.core.a
+        cdef int64_t rid, rslot, instr, user, side, oracle, ots, taker_pos, new_pos, s, rc
+        cdef int64_t seq0, seq, oslot
+        cdef Resv* r
+        cdef Order* o
+        cdef Trade* t
+        cdef int64_t* ir
+        if now_ms < self.hdr[SH_LAST_NOW]:
+            return (E_TIME_WENT_BACKWARDS,)
+        if not isinstance(hold_obj, int) or not 0 < hold_obj <= 0x7FFFFFFFFFFFFFFF:
+            return (E_UNKNOWN_RESERVATION,)
+        rid = hold_obj
+        rslot = rid & SLOT_MASK
+        if rslot >= a.cap_resv or a.resvs[rslot].id != rid:
+            if (rid >> SLOT_BITS) < a.hdr[H_NEXT_RESV_SEQ]:
+                return (E_RESERVATION_CLOSED,)
+            return (E_UNKNOWN_RESERVATION,)
+        r = &a.resvs[rslot]
+        instr = r.instr
+        user = r.account
+        side = r.side
+        if now_ms > r.expiry_ms:
+            return (E_RESERVATION_EXPIRED,)
+        ir = self.ins + instr * INS_WORDS
+        oracle = ir[I_ORACLE_PX]
+        ots = ir[I_ORACLE_MS]
+        if ots == 0 or oracle <= 0:
+            return (E_ORACLE_MISSING,)
+        if now_ms - ots > self.heartbeat[instr]:
+            return (E_ORACLE_STALE,)
+        if (iabs(<i128>oracle - r.oracle_px) * 10000
+                > <i128>self.kill_band_bps * r.oracle_px):
+            return (E_KILL_BAND,)
+        if self.maker_bps > maker_cap_bps or self.taker_bps > taker_cap_bps:
+            return (E_FEE_CAP_EXCEEDED,)
+        taker_pos = positions.get((user, instr), -1)
+        new_pos = -1
+        if taker_pos < 0:
+            new_pos = self.hdr[SH_N_POSITIONS]
+            if new_pos >= self.cap_positions:
+                return (E_POOL_FULL_POSITIONS,)
+        rows = []
+        s = r.slice_head
+        while s != -1:
+            oslot = a.slices[s].order_slot
+            o = &a.orders[oslot]
+            rows.append((a.slices[s].order_id, o.account, a.slices[s].price, a.slices[s].qty,
+                         o.created_ms, accounts[o.account], positions[(o.account, instr)]))
+            s = a.slices[s].next
+        out = self.settle(instr, user, side, accounts[user], taker_pos, new_pos, rows,
+                          user_positions.get(user, []), now_ms, a.hdr[H_BATCH_OPEN_MS], True)
+        if out[0]:
+            return (out[0],)
+        seq0 = a.hdr[H_TRADE_SEQ]
+        held = r.held
+        with nogil:
+            rc = c_commit(a, rid, now_ms)
+        if rc != 0:
+            return (E_INTERNAL,)
+        if self.hdr[SH_LAST_NOW] != now_ms:
+            self.hdr[SH_LAST_NOW] = now_ms
+            self._touch(self.hdr + SH_LAST_NOW, 1)
+        trades = []
+        seq = seq0 + 1
+        if seq < a.hdr[H_TRADE_SEQ] - a.cap_trades + 1:
+            seq = a.hdr[H_TRADE_SEQ] - a.cap_trades + 1
+        while seq <= a.hdr[H_TRADE_SEQ]:
+            t = &a.trades[(seq - 1) % a.cap_trades]
+            trades.append((t.seq, t.instr, t.side, t.price, t.qty, t.maker_order_id,
+                           t.taker_ref, t.maker_account, t.taker_account, t.ts_ms))
+            seq += 1
+        fees = out[3]
+        fills = [(row[0], row[1], row[2], row[3], fee[0], fee[1])
+                 for row, fee in zip(rows, fees)]
+        return (0, rid, held, fills, trades, out[4], out[1], out[2], new_pos, user, instr)
 
     cdef int64_t _load(self, int64_t* recs, int64_t* slots, int64_t* users, int64_t* accts,
                        i128* cash, i128* fees, Py_ssize_t* nt, int64_t user, int64_t acct,

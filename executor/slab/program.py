@@ -54,7 +54,6 @@ from executor.units import (
     bps_of,
     ceil_div,
     check_i64,
-    check_i128,
     notional,
 )
 
@@ -110,8 +109,9 @@ class Slab:
     """One slab: a fixed arena plus the program that interprets it (see module docstring)."""
 
     PAGE_SIZE = PAGE_SIZE
-    # commit prices its fills with the C kernel (ledger.pyx); False = the Python rules above it
+    # reserve and commit run the C kernel (ledger.pyx); False = the Python rules in this file
     fast_commit = True
+    fast_reserve = True
 
     def __init__(self, config: SlabConfig, *, _data: bytes | None = None) -> None:
         layout = config.validate()
@@ -125,13 +125,14 @@ class Slab:
             self._arena = bytearray(_data)
         self._mv = memoryview(self._arena)
         self.core = MatchingCore(self._arena, layout)
-        self.ledger = Ledger(self._arena, layout, config.maker_fee_bps, config.taker_fee_bps,
-                             config.imr_bps, config.arg_tax_bps, config.jit_penalty,
-                             config.reservation_batch_ms)
         self._fprint = int.from_bytes(config.fingerprint()[:8], "little", signed=True)
         # immutable per-instrument parameters (also in the arena, checked by the fingerprint)
         self._static = tuple((i.tick_e6, i.lot, i.min_size, i.contract_size, i.oracle_heartbeat_ms)
                              for i in config.instruments)
+        self.ledger = Ledger(self._arena, layout, config.maker_fee_bps, config.taker_fee_bps,
+                             config.imr_bps, config.arg_tax_bps, config.jit_penalty,
+                             config.reservation_batch_ms)
+        self.ledger.bind(self.core, list(self._static), config.kill_band_bps, layout.positions)
         self._accounts: dict[int, int] = {}
         self._positions: dict[tuple[int, int], int] = {}
         self._user_positions: dict[int, list[tuple[int, int]]] = {}
@@ -553,6 +554,8 @@ class Slab:
                 q = self._position(user, instrument)[_P_QTY]
                 if q == 0 or (q > 0) == (side == BUY) or qty_lots > abs(q):
                     raise _Reject(E.REDUCE_ONLY_WOULD_INCREASE)
+            if qty_lots > I64_MAX or price_e6 > I64_MAX:
+                raise _Reject(E.OVERFLOW)
             rc = self.core.preview_place(instrument, user, side, price_e6, qty_lots, tif, now_ms)
             if rc < 0:
                 raise _Reject(E(-rc))
@@ -627,6 +630,8 @@ class Slab:
                 eq, im = self._margin(user, extra=(o[2], qty_lots if o[3] == BUY else -qty_lots))
                 if eq < im:
                     raise _Reject(E.MARGIN_INSUFFICIENT)
+            if qty_lots > I64_MAX or price_e6 > I64_MAX:
+                raise _Reject(E.OVERFLOW)
             rc = self.core.modify(order_id, user, price_e6, qty_lots, now_ms)
             if rc < 0:
                 raise _Reject(E(-rc))
@@ -646,6 +651,18 @@ class Slab:
         Returns what was held (possibly less than asked: the router picks across slabs),
         the VWAP and worst price, and ``max_charge`` = taker fees + ARG tax bound + initial
         margin on the held notional at the captured prices."""
+        if self.fast_reserve:
+            try:
+                r = self.ledger.reserve(instrument, user, user in self._accounts, side, qty_lots,
+                                        limit_px_e6, now_ms, ttl_ms)
+            except (OverflowError, TypeError):
+                pass                      # odd argument types: the Python path decides
+            else:
+                if r[0]:
+                    return ReserveResult(E(r[0]))
+                return ReserveResult(hold_id=r[1], held_qty=r[2], vwap_px_e6=r[3],
+                                     worst_px_e6=r[4], max_charge_atoms=r[5], expiry_ms=r[6],
+                                     slices=r[7])
         try:
             self._check_time(now_ms)
             if not isinstance(instrument, int) or not 0 <= instrument < len(self._static):
@@ -668,6 +685,8 @@ class Slab:
             if not 0 < ttl_ms <= CAP_TTL_MS_MAX:
                 raise _Reject(E.BAD_ARGUMENT)
             oracle = self._oracle_now(instrument, heartbeat_ms, now_ms)
+            if qty_lots > I64_MAX or limit_px_e6 > I64_MAX:
+                raise _Reject(E.OVERFLOW)
             # the core plans before it writes: a rejection here leaves the arena untouched
             rc = self.core.reserve(instrument, user, side, qty_lots, limit_px_e6, now_ms,
                                    now_ms + ttl_ms, oracle, now_ms // self.config.reservation_batch_ms)
@@ -681,7 +700,7 @@ class Slab:
             for _o, q, p in slices:
                 pq += q * p
                 n_up -= (-(q * cs * p)) // CONTRACT_SCALE   # notional(q, p, cs, round_up=True)
-            check_i128(n_up * CONTRACT_SCALE)
+            # no bound check needed: qty < 2**38, contract_size <= 2**32, price < 2**56
             vwap = -(-pq // held) if side == BUY else pq // held
             cfg = self.config
             max_charge = (bps_of(n_up, cfg.taker_fee_bps, round_up=True)
@@ -703,6 +722,27 @@ class Slab:
 
         Rejects (no state change) on: unknown/closed hold, expiry, stale oracle, kill band
         (oracle now vs oracle at reserve, EXCHANGE §6), fee caps (ADV3), taker margin."""
+        cfg = self.config
+        mcap = cfg.fee_cap_maker_bps if fee_cap_maker_bps is None else fee_cap_maker_bps
+        tcap = cfg.fee_cap_taker_bps if fee_cap_taker_bps is None else fee_cap_taker_bps
+        if self.fast_commit:
+            try:
+                r = self.ledger.commit(hold_id, now_ms, mcap, tcap, self._accounts,
+                                       self._positions, self._user_positions)
+            except (OverflowError, TypeError):
+                pass                      # odd argument types: the Python path decides
+            else:
+                if r[0]:
+                    return CommitResult(E(r[0]), hold_id=hold_id)
+                _c, rid, held, fills, trades, cash, fee_pool, arg_tax, new_pos, user, instr = r
+                if new_pos >= 0:
+                    self._index_position(user, instr, new_pos)
+                return CommitResult(
+                    hold_id=rid, filled_qty=held,
+                    fills=tuple(Fill(f[0], f[1], user, f[2], f[3], f[4], f[5]) for f in fills),
+                    trades=tuple(TradePrint(*t) for t in trades),
+                    cash_deltas=tuple(CashDelta(u, d) for u, d in cash),
+                    fee_pool_delta_atoms=fee_pool, arg_tax_atoms=arg_tax)
         try:
             self._check_time(now_ms)
             hold = self.core.reservation(hold_id)
@@ -716,13 +756,9 @@ class Slab:
             oracle = self._oracle_now(instr, self._static[instr][4], now_ms)
             if abs(oracle - oracle_at_reserve) * 10_000 > self.config.kill_band_bps * oracle_at_reserve:
                 raise _Reject(E.KILL_BAND)
-            cfg = self.config
-            mcap = cfg.fee_cap_maker_bps if fee_cap_maker_bps is None else fee_cap_maker_bps
-            tcap = cfg.fee_cap_taker_bps if fee_cap_taker_bps is None else fee_cap_taker_bps
             if cfg.maker_fee_bps > mcap or cfg.taker_fee_bps > tcap:
                 raise _Reject(E.FEE_CAP_EXCEEDED)
-            if self.fast_commit:
-                return self._commit_fast(hold, now_ms)
+            self._need_position_slots([(user, instr)])   # makers' positions always exist
             ins = self._instrument(instr)
             raw = []
             for maker_id, q, px in hold[12]:
@@ -730,7 +766,6 @@ class Slab:
                 raw.append((maker_id, o[1], px, q, o[8]))
             priced = self._price_fills(instr, ins, user, side, raw, now_ms)
             self._check_taker_margin(user, priced)
-            self._need_position_slots(priced.positions)
             seq0 = self.core.trade_seq
             rc = self.core.commit(hold_id, now_ms)
             if rc != 0:
@@ -748,43 +783,6 @@ class Slab:
             if exc.code != E.OVERFLOW:
                 raise
             return CommitResult(exc.code, hold_id=hold_id)
-
-    def _commit_fast(self, hold: tuple, now_ms: int) -> CommitResult:
-        """The tail of ``commit`` with fills priced and written by ``Ledger.settle`` (C);
-        same rules, same bytes as ``_price_fills`` + ``_check_taker_margin`` +
-        ``_write_effects`` (tests/slab/test_slab_ledger.py)."""
-        hold_id, user, instr, side = hold[0], hold[1], hold[2], hold[3]
-        accounts, positions = self._accounts, self._positions
-        taker_pos = positions.get((user, instr), -1)
-        new_pos = -1
-        if taker_pos < 0:
-            new_pos = self._hget(_SH_N_POSITIONS)
-            if new_pos >= self.layout.positions:
-                raise _Reject(E.POOL_FULL_POSITIONS)
-        order = self.core.order
-        rows = []
-        for maker_id, q, px in hold[12]:
-            o = order(maker_id)
-            maker = o[1]
-            rows.append((maker_id, maker, px, q, o[8], accounts[maker], positions[(maker, instr)]))
-        code, fee_pool, arg_tax, fees, cash = self.ledger.settle(
-            instr, user, side, accounts[user], taker_pos, new_pos, rows,
-            self._user_positions.get(user, []), now_ms, self.core.batch_open_ms, True)
-        if code:
-            raise _Reject(E(code))
-        seq0 = self.core.trade_seq
-        rc = self.core.commit(hold_id, now_ms)
-        if rc != 0:
-            raise ExecutorError(E.INTERNAL, f"commit failed after checks: {rc}")
-        if taker_pos < 0:
-            self._index_position(user, instr, new_pos)
-        self._touch_time(now_ms)
-        return CommitResult(
-            hold_id=hold_id, filled_qty=hold[6],
-            fills=tuple(Fill(r[0], r[1], user, r[2], r[3], f[0], f[1]) for r, f in zip(rows, fees)),
-            trades=self._trades_since(seq0),
-            cash_deltas=tuple(CashDelta(u, d) for u, d in cash),
-            fee_pool_delta_atoms=fee_pool, arg_tax_atoms=arg_tax)
 
     def release(self, hold_id: int, *, now_ms: int) -> ReleaseResult:
         """Give held quantity back; idempotent (R8, F2): releasing a closed hold is a no-op."""

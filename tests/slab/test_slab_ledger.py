@@ -1,5 +1,5 @@
-"""The C accounting kernel (``ledger.pyx``, used by commit) against the Python rules of
-``program.py``: the same random streams must give identical results and identical arenas."""
+"""The C kernel (``ledger.pyx``: commit's fill accounting and the whole reserve call) against
+the Python rules of ``program.py``: the same streams must give identical results and arenas."""
 from __future__ import annotations
 
 import random
@@ -24,6 +24,7 @@ def test_fast_commit_matches_python_rules_byte_for_byte(seed, overrides, collate
     fast = make_slab(collateral=collateral, **overrides)
     slow = make_slab(collateral=collateral, **overrides)
     slow.fast_commit = False
+    slow.fast_reserve = False
     rng_a, rng_b = random.Random(seed), random.Random(seed)
     ids_a: dict = {}
     ids_b: dict = {}
@@ -67,3 +68,82 @@ def test_fast_commit_rejects_margin_breach_without_writing():
     before = arena(slab)
     assert slab.commit(h.hold_id, now_ms=T0 + 3).code == E.MARGIN_INSUFFICIENT
     assert arena(slab) == before
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        (0, TAKER, 0, 3, PX, T0 + 2, 1_000),
+        (0, TAKER, 0, 3, PX, T0 - 1, 1_000),          # time went backwards
+        (2, TAKER, 0, 3, PX, T0 + 2, 1_000),          # unknown instrument
+        (-1, TAKER, 0, 3, PX, T0 + 2, 1_000),
+        (0, 999, 0, 3, PX, T0 + 2, 1_000),            # unknown account
+        (0, TAKER, 2, 3, PX, T0 + 2, 1_000),          # bad side
+        (0, TAKER, 0, 0, PX, T0 + 2, 1_000),
+        (0, TAKER, 0, 3, 0, T0 + 2, 1_000),
+        (0, TAKER, 0, 3, PX + 1, T0 + 2, 1_000),      # tick
+        (1, TAKER, 0, 3, PX, T0 + 2, 1_000),          # lot
+        (1, TAKER, 0, 2, PX, T0 + 2, 1_000),          # min size
+        (0, TAKER, 0, 3, PX, T0 + 2, 0),              # ttl
+        (0, TAKER, 0, 3, PX, T0 + 2, 120_001),
+        (0, TAKER, 0, 3, PX, T0 + 9_000, 1_000),      # stale oracle
+        (0, TAKER, 0, 1 << 40, PX, T0 + 2, 1_000),    # core bound
+        (0, TAKER, 0, 1 << 70, PX, T0 + 2, 1_000),    # beyond i64
+        (0, MAKER, 0, 3, PX, T0 + 2, 1_000),          # self trade
+        (0, TAKER, 1, 3, PX, T0 + 2, 1_000),          # nothing to hit on the bid side
+    ],
+)
+def test_fast_reserve_gives_the_python_result_for_every_input(args):
+    results, arenas = [], []
+    for fast in (True, False):
+        slab = make_slab()
+        slab.fast_reserve = fast
+        assert slab.place_order(MAKER, 0, 1, PX, 5, now_ms=T0 + 1).ok
+        results.append(slab.reserve(*args[:5], now_ms=args[5], ttl_ms=args[6]))
+        arenas.append(arena(slab))
+    assert results[0] == results[1]
+    assert arenas[0] == arenas[1]
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["ok", "closed", "unknown", "negative", "expired", "stale", "kill_band", "fee_cap_taker",
+     "fee_cap_maker", "backwards", "positions_full"],
+)
+def test_fast_commit_gives_the_python_result_for_every_input(case):
+    from executor.slab.config import Capacities
+    results, arenas = [], []
+    for fast in (True, False):
+        caps = Capacities(accounts=16, orders=64, positions=2 if case == "positions_full" else 32,
+                          reservations=8, slices=64, trades=128)
+        slab = make_slab(capacities=caps)
+        slab.fast_commit = fast
+        assert slab.place_order(MAKER, 0, 1, PX, 5, now_ms=T0 + 1).ok
+        if case == "positions_full":
+            assert slab.place_order(MAKER, 1, 1, PX, 4, now_ms=T0 + 1).ok
+        h = slab.reserve(TAKER, 0, 0, 3, PX, now_ms=T0 + 2, ttl_ms=1_000)
+        assert h.ok
+        hold, now, kw = h.hold_id, T0 + 3, {}
+        if case == "closed":
+            slab.release(hold, now_ms=T0 + 3)
+        elif case == "unknown":
+            hold = 50 << 24
+        elif case == "negative":
+            hold = -1
+        elif case == "expired":
+            now = T0 + 1_003
+        elif case == "stale":
+            now = T0 + 9_000
+        elif case == "kill_band":
+            slab.update_oracle(0, PX + PX // 100, now_ms=T0 + 3)
+        elif case == "fee_cap_taker":
+            kw = {"fee_cap_taker_bps": 4}
+        elif case == "fee_cap_maker":
+            kw = {"fee_cap_maker_bps": 1}
+        elif case == "backwards":
+            now = T0 + 1
+        results.append(slab.commit(hold, now_ms=now, **kw))
+        arenas.append(arena(slab))
+    assert results[0] == results[1]
+    assert arenas[0] == arenas[1]
+    assert results[0].ok == (case == "ok")
