@@ -64,10 +64,19 @@ _M_FORMAT = b"mformat"
 _ROOT_EMPTY = 0
 _ROOT_LEAF = 1
 _ROOT_INTERNAL = 2
+_ROOT_BUCKET = 3
 
 _K_EMPTY = 0
 _K_LEAF = 1
 _K_INTERNAL = 2
+_K_BUCKET = 3  # slot cells only; hashes like _K_INTERNAL (two or more keys below)
+# slot kind by tuple length: internal (3), bucket (4), leaf (5)
+_SLOT_KIND = (None, None, None, _K_INTERNAL, _K_BUCKET, _K_LEAF)
+
+# A slot whose subtree holds 2..BUCKET_MAX keys keeps them inline as a *bucket* instead
+# of pointing to a node of its own: at 100 000 keys most bottom slots hold 1-3 keys,
+# and a node per pair of keys cost a record, a rewrite and a stale entry per update.
+BUCKET_MAX = 4
 
 _U64 = 8
 
@@ -149,7 +158,7 @@ def _hash_node(slots: list, hashes: bytearray, kinds: bytearray, changed,
             kinds[j] = _K_EMPTY
         else:
             hashes[j << 5:(j + 1) << 5] = slot[0]
-            kinds[j] = _K_LEAF if len(slot) == 5 else _K_INTERNAL
+            kinds[j] = _SLOT_KIND[len(slot)]
         order = _PATH_UP[j]
     else:
         dirty = 0
@@ -161,7 +170,7 @@ def _hash_node(slots: list, hashes: bytearray, kinds: bytearray, changed,
                 kinds[j] = _K_EMPTY
             else:
                 hashes[j << 5:(j + 1) << 5] = slot[0]
-                kinds[j] = _K_LEAF if len(slot) == 5 else _K_INTERNAL
+                kinds[j] = _SLOT_KIND[len(slot)]
             dirty |= _PATH_MASK[j]
         order = [i for i in _DESCENDING if dirty >> i & 1]
     for i in order:
@@ -169,7 +178,7 @@ def _hash_node(slots: list, hashes: bytearray, kinds: bytearray, changed,
         ka = kinds[a]
         kb = kinds[a + 1]
         lo = i << 5
-        if ka == _K_EMPTY and kb != _K_INTERNAL:
+        if ka == _K_EMPTY and kb < _K_INTERNAL:
             hashes[lo:lo + 32] = hashes[lo + lo + 32:lo + lo + 64]
             kinds[i] = kb
         elif kb == _K_EMPTY and ka == _K_LEAF:
@@ -202,9 +211,9 @@ def _make_node(slots: list) -> _Node:
 
 
 def _encode_node(node: _Node) -> bytes:
-    """``u8 kind[16]`` (0 empty, 1 leaf, 2 internal, per slot) then per present slot in
-    index order: internal ``hash(32) version(u64)``, leaf ``key(32) value_hash(32)
-    value_version(u64)``."""
+    """``u8 kind[16]`` (0 empty, 1 leaf, 2 internal, 3 bucket, per slot) then per present
+    slot in index order: internal ``hash(32) version(u64)``, leaf ``key(32)
+    value_hash(32) value_version(u64)``, bucket ``u8 count`` then ``count`` leaves."""
     return bytes(node[_KINDS][_SLOT_BASE:]) + b"".join([s[-1] for s in node[_SLOTS] if s is not None])
 
 
@@ -213,7 +222,8 @@ _LEAF_ENC = KEY_BYTES + HASH_BYTES + _U64
 _INTERNAL_ENC = HASH_BYTES + _U64
 
 
-def _decode_node(raw: bytes) -> _Node:
+def _decode_node(raw: bytes, depth: int) -> _Node:
+    """Node at nibble ``depth`` (its buckets sit at bit depth ``4 * (depth + 1)``)."""
     if len(raw) < _NODE_HEADER:
         raise ValueError("truncated node header")
     slots: list = [None] * RADIX
@@ -234,6 +244,8 @@ def _decode_node(raw: bytes) -> _Node:
             if len(enc) != _INTERNAL_ENC:
                 raise ValueError("truncated internal slot")
             slots[i] = (enc[:32], int.from_bytes(enc[32:], "big"), enc)
+        elif kind == _K_BUCKET:
+            slots[i], pos = _decode_bucket(raw, pos, 4 * (depth + 1))
         else:
             raise ValueError(f"unknown slot kind {kind}")
     if pos != len(raw):
@@ -241,11 +253,70 @@ def _decode_node(raw: bytes) -> _Node:
     return _make_node(slots)
 
 
+def _leaves_at(raw: bytes, pos: int, count: int) -> tuple[list, int]:
+    leaves = []
+    for _ in range(count):
+        enc = raw[pos:pos + _LEAF_ENC]
+        pos += _LEAF_ENC
+        if len(enc) != _LEAF_ENC:
+            raise ValueError("truncated bucket")
+        leaves.append(_leaf_slot(enc[:32], enc[32:64], int.from_bytes(enc[64:], "big")))
+    return leaves, pos
+
+
+def _decode_bucket(raw: bytes, pos: int, bit_depth: int):
+    """Bucket slot encoded at ``pos`` (``u8 count`` then leaves) sitting at ``bit_depth``."""
+    if pos >= len(raw):
+        raise ValueError("truncated bucket")
+    count = raw[pos]
+    if not 2 <= count <= BUCKET_MAX:
+        raise ValueError(f"bucket of {count} keys")
+    leaves, end = _leaves_at(raw, pos + 1, count)
+    return _make_bucket(leaves, bit_depth), end
+
+
+def _subtree_hash(leaves, bit_depth: int) -> bytes:
+    """Hash of the binary subtree at ``bit_depth`` holding ``leaves`` (>= 1 leaf slots)."""
+    if len(leaves) == 1:
+        return leaves[0][0]
+    return _pairs_hash(sorted((int.from_bytes(lf[1], "big"), lf[0]) for lf in leaves), bit_depth)
+
+
+def _pairs_hash(pairs: list, bit_depth: int, _sha=sha256, _pre=NODE_PREFIX,
+                _empty=EMPTY_HASH) -> bytes:
+    """Same, from ``(key as int, leaf hash)`` pairs sorted by key, per hashing.py: the
+    set splits at the first bit where its smallest and largest keys differ, and every
+    level above that split (down from ``bit_depth``) pairs the subtree with EMPTY."""
+    if len(pairs) == 1:
+        return pairs[0][1]
+    first = pairs[0][0]
+    split_bit = 256 - (first ^ pairs[-1][0]).bit_length()
+    shift = 255 - split_bit
+    cut = 1
+    while not (pairs[cut][0] >> shift) & 1:
+        cut += 1
+    h = _sha(_pre + _pairs_hash(pairs[:cut], split_bit + 1) + _pairs_hash(pairs[cut:], split_bit + 1)).digest()
+    for depth in range(split_bit - 1, bit_depth - 1, -1):
+        if (first >> (255 - depth)) & 1:
+            h = _sha(_pre + _empty + h).digest()
+        else:
+            h = _sha(_pre + h + _empty).digest()
+    return h
+
+
+def _make_bucket(leaves: list, bit_depth: int) -> tuple:
+    """Bucket slot ``(hash, leaves, count, enc)`` for 2..BUCKET_MAX leaf slots sorted by key."""
+    return (_subtree_hash(leaves, bit_depth), tuple(leaves), len(leaves),
+            bytes((len(leaves),)) + b"".join([lf[-1] for lf in leaves]))
+
+
 def _encode_root(slot) -> bytes:
     if slot is None:
         return bytes((_ROOT_EMPTY,))
     if len(slot) == 5:
         return bytes((_ROOT_LEAF,)) + slot[-1]
+    if len(slot) == 4:
+        return bytes((_ROOT_BUCKET,)) + slot[-1]
     return bytes((_ROOT_INTERNAL,)) + slot[-1]
 
 
@@ -257,6 +328,10 @@ def _decode_root(raw: bytes):
         return _leaf_slot(raw[1:33], raw[33:65], int.from_bytes(raw[65:73], "big"))
     if kind == _ROOT_INTERNAL and len(raw) == 1 + 40:
         return _internal_slot(raw[1:33], int.from_bytes(raw[33:41], "big"))
+    if kind == _ROOT_BUCKET:
+        slot, end = _decode_bucket(raw, 1, 0)
+        if end == len(raw):
+            return slot
     raise ValueError("bad root record")
 
 
@@ -337,18 +412,20 @@ class StateTree:
         slot = self._root_for(version)
         depth = 0
         while slot is not None:
-            if len(slot) == 3:
+            kind = len(slot)
+            if kind == 3:
                 node = self._load(_node_db_key(slot[1], depth, key), slot[0], ver)
                 slot = node[_SLOTS][_nibble(key, depth)]
                 depth += 1
                 continue
-            if slot[1] != key:
+            leaf = slot if kind == 5 else next((lf for lf in slot[1] if lf[1] == key), None)
+            if leaf is None or leaf[1] != key:
                 return None
-            vkey = _P_VALUE + key + _u64(slot[3])
+            vkey = _P_VALUE + key + _u64(leaf[3])
             value = self._db.get(vkey)
             if value is None:
                 raise StateCorruption("value record missing", db_key=vkey, version=ver)
-            if sha256(value).digest() != slot[2]:
+            if sha256(value).digest() != leaf[2]:
                 raise StateCorruption("value does not match its leaf hash", db_key=vkey, version=ver)
             return value
         return None
@@ -365,6 +442,8 @@ class StateTree:
                 return Proof(KIND_ABSENT_EMPTY, tuple(siblings))
             if len(slot) == 5:
                 return _leaf_proof(key, slot, siblings)
+            if len(slot) == 4:
+                return _bucket_proof(key, list(slot[1]), 4 * depth, siblings)
             node = self._load(_node_db_key(slot[1], depth, key), slot[0], ver)
             nib = _nibble(key, depth)
             hashes, kinds = node[_HASHES], node[_KINDS]
@@ -524,7 +603,7 @@ class StateTree:
         if raw is None:
             raise StateCorruption("tree node missing", db_key=db_key, version=version)
         try:
-            node = _decode_node(raw)
+            node = _decode_node(raw, db_key[1 + _U64])
         except (ValueError, IndexError) as exc:
             raise StateCorruption(f"tree node unreadable: {exc}", db_key=db_key, version=version) from exc
         if _cell(node, 1) != expected:
@@ -542,6 +621,22 @@ class StateTree:
             # Oldest-inserted first: nodes on hot paths are rewritten (re-inserted) every block.
             for db_key in list(islice(cache, excess + self._cache_cap // 10)):
                 del cache[db_key]
+
+
+def _bucket_proof(key: bytes, leaves: list, bit_depth: int, siblings: list) -> Proof:
+    """Continue a proof through a bucket: split its keys bit by bit along ``key``."""
+    shift = 255 - bit_depth
+    key_int = int.from_bytes(key, "big")
+    while len(leaves) > 1:
+        bit = (key_int >> shift) & 1
+        own = [lf for lf in leaves if (int.from_bytes(lf[1], "big") >> shift) & 1 == bit]
+        other = [lf for lf in leaves if (int.from_bytes(lf[1], "big") >> shift) & 1 != bit]
+        siblings.append(_subtree_hash(other, 256 - shift) if other else EMPTY_HASH)
+        leaves = own
+        shift -= 1
+    if not leaves:
+        return Proof(KIND_ABSENT_EMPTY, tuple(siblings))
+    return _leaf_proof(key, leaves[0], siblings)
 
 
 def _leaf_proof(key: bytes, leaf, siblings: list) -> Proof:
@@ -573,8 +668,11 @@ class _BlockBuilder:
         """New slot for the subtree ``slot`` at nibble ``depth`` after ``items`` (same prefix)."""
         if slot is None:
             return self.build(depth, [it for it in items if it[1] is not None])
-        if len(slot) == 5:
-            return self._merge_leaf(slot, depth, items)
+        kind = len(slot)
+        if kind == 5:
+            return self._merge(slot, (slot,), depth, items)
+        if kind == 4:
+            return self._merge(slot, slot[1], depth, items)
         key0 = items[0][0]
         path = _node_path(depth, key0)
         old_key = _P_NODE + _pack_u64(slot[1]) + path
@@ -621,33 +719,59 @@ class _BlockBuilder:
         if count == 1:
             remaining = next(s for s in new_slots if s is not None)
             if len(remaining) == 5:
-                return remaining
+                return remaining  # a lone leaf moves up (hashing.py: shortcut leaves)
         new_node = _hash_node(new_slots, node[_HASHES].copy(), node[_KINDS].copy(), changed)
         self.nodes[_P_NODE + self.vbytes + path] = new_node
         h = bytes(new_node[_HASHES][32:64])
         return (h, self.version, h + self.vbytes)
 
-    def _merge_leaf(self, leaf, depth: int, items: list):
-        """Updates landing on a subtree that is a single leaf: rebuild it with them."""
-        key0 = leaf[1]
-        entries = []
-        seen = False
-        for item in items:
-            if item[0] == key0:
-                seen = True
-                if item[1] == leaf[2]:
-                    entries.append(leaf)
-                    continue
-                self.stale.append(_P_VALUE + key0 + _u64(leaf[3]))
+    def _merge(self, slot, leaves: tuple, depth: int, items: list):
+        """Updates landing on a leaf or bucket slot: the merged keys become a leaf, a
+        bucket, or (more than BUCKET_MAX) a node; an unchanged slot is returned as is."""
+        if len(items) == 1:
+            # Common case: one update meets a leaf or a small bucket.
+            item = items[0]
+            key = item[0]
+            match = None
+            for lf in leaves:
+                if lf[1] == key:
+                    match = lf
+                    break
+            if match is None:
+                if item[1] is None:
+                    return slot
+                entries = list(leaves)
+                entries.append(item)
+            else:
+                if match[2] == item[1]:
+                    return slot
+                self.stale.append(_P_VALUE + key + _pack_u64(match[3]))
+                entries = [lf for lf in leaves if lf is not match]
                 if item[1] is not None:
                     entries.append(item)
-            elif item[1] is not None:
+            entries.sort(key=_entry_key)
+            return self.build(depth, entries)
+        by_key = {lf[1]: lf for lf in leaves}
+        entries = []
+        changed = False
+        for item in items:
+            key, vh = item[0], item[1]
+            old = by_key.pop(key, None)
+            if old is not None:
+                if old[2] == vh:
+                    entries.append(old)
+                    continue
+                self.stale.append(_P_VALUE + key + _pack_u64(old[3]))
+            if vh is not None:
                 entries.append(item)
-        if not seen:
-            entries.append(leaf)
-            entries.sort(key=_second)
-        if len(entries) == 1 and entries[0] is leaf:
-            return leaf
+                changed = True
+            elif old is not None:
+                changed = True
+        if not changed:
+            return slot
+        if by_key:
+            entries.extend(by_key.values())
+            entries.sort(key=_entry_key)
         return self.build(depth, entries)
 
     def build(self, depth: int, entries: list):
@@ -659,13 +783,9 @@ class _BlockBuilder:
         n = len(entries)
         if n == 0:
             return None
-        if n == 1:
-            entry = entries[0]
-            if len(entry) == 5:
-                return entry
-            key, vh, value, _ = entry
-            self.values.append((_P_VALUE + key + self.vbytes, value))
-            return (sha256(LEAF_PREFIX + key + vh).digest(), key, vh, self.version, key + vh + self.vbytes)
+        if n <= BUCKET_MAX:
+            leaves = [e if len(e) == 5 else self._new_leaf(e) for e in entries]
+            return leaves[0] if n == 1 else _make_bucket(leaves, 4 * depth)
         slots: list = [None] * RADIX
         changed = []
         child_depth = depth + 1
@@ -688,14 +808,16 @@ class _BlockBuilder:
         h = bytes(node[_HASHES][32:64])
         return (h, self.version, h + self.vbytes)
 
+    def _new_leaf(self, item) -> tuple:
+        """Leaf slot for an update item; its value is written at this version."""
+        key, vh, value, _ = item
+        self.values.append((_P_VALUE + key + self.vbytes, value))
+        return (sha256(LEAF_PREFIX + key + vh).digest(), key, vh, self.version, key + vh + self.vbytes)
+
 
 def _entry_key(entry) -> bytes:
     """Key of an update item (field 0) or of a leaf slot (field 1)."""
     return entry[1] if len(entry) == 5 else entry[0]
-
-
-def _second(entry) -> bytes:
-    return _entry_key(entry)
 
 
 def _encode_key_list(keys: list) -> bytes:

@@ -147,3 +147,22 @@ def test_rewriting_a_value_with_itself_changes_nothing(tree):
     root3 = tree.apply(3, {KEYS[1]: b"same"})
     assert root3 == root1
     assert tree.apply(4, {k: b"same" for k in KEYS}) == root1
+
+
+def test_growing_and_shrinking_a_crowded_subtree_keeps_the_reference_root(tree):
+    # Keys sharing 12 bits land in one slot: 1 leaf, then a bucket, then a node of its own.
+    crowd = [bytes([0xAB, 0xC0 | i]) + bytes([i * 7 % 256]) * 30 for i in range(12)]
+    model: dict[bytes, bytes] = {b"\x00" * 32: b"elsewhere"}
+    version = 0
+    tree.apply(version, dict(model))
+    for key in crowd + crowd[::-1]:
+        version += 1
+        if key in model:
+            del model[key]
+            root = tree.apply(version, {key: None})
+        else:
+            model[key] = key[:4]
+            root = tree.apply(version, {key: key[:4]})
+        assert root == reference_root(model)
+        for k in crowd:
+            assert verify(root, k, model.get(k), tree.prove(k))

@@ -40,14 +40,15 @@ def _reachable(db, versions) -> set[bytes]:
     def walk(slot, depth, path_key):
         if slot is None:
             return
-        if len(slot) == 5:
-            seen.add(_P_VALUE + slot[1] + slot[3].to_bytes(8, "big"))
+        if len(slot) in (4, 5):  # a bucket of leaves, or one leaf
+            for leaf in (slot[1] if len(slot) == 4 else (slot,)):
+                seen.add(_P_VALUE + leaf[1] + leaf[3].to_bytes(8, "big"))
             return
         db_key = _node_db_key(slot[1], depth, path_key)
         if db_key in seen:
             return
         seen.add(db_key)
-        node = _decode_node(db.get(db_key))
+        node = _decode_node(db.get(db_key), depth)
         for nib, child in enumerate(node[0]):
             if child is None:
                 continue
