@@ -394,10 +394,19 @@ cdef class Ledger:
             if code:
                 return (code, 0, 0, [], [])
             self._write(recs, slots, accts, cash, fees, nt, fee_pool, taker_pos, new_pos)
-            order = sorted(range(nt), key=lambda x: users[x])
+            # cash deltas sorted by user: insertion sort of the (few) touched users
+            for i in range(nt):
+                slots[i] = i
+            for i in range(1, nt):
+                k = slots[i]
+                j = i - 1
+                while j >= 0 and users[slots[j]] > users[k]:
+                    slots[j + 1] = slots[j]
+                    j -= 1
+                slots[j + 1] = k
             out = (0, <object>fee_pool, <object>arg_total,
                    [(ffee[2 * i], ffee[2 * i + 1]) for i in range(nf)],
-                   [(users[j], <object>cash[j]) for j in order])
+                   [(users[slots[j]], <object>cash[slots[j]]) for j in range(nt)])
             return out
         finally:
             free(recs); free(slots); free(users); free(accts); free(cash); free(fees); free(ffee)
