@@ -22,6 +22,7 @@ the same hashes (an executor replaying after a crash) returns the recorded
 from __future__ import annotations
 
 import os
+from hashlib import sha256
 from typing import Optional, Sequence, Union
 
 from pymerkle import (ConsistencyProof, InclusionProof, InmemoryTree, InvalidProof, SqliteTree,
@@ -30,6 +31,7 @@ from pymerkle import (ConsistencyProof, InclusionProof, InmemoryTree, InvalidPro
 from .errors import InvalidInput, StateTreeError
 
 TX_HASH_BYTES = 32
+LEAF_DOMAIN = b"\x00"
 BACKEND_SQLITE = "sqlite"
 BACKEND_MEMORY = "memory"
 _BLOCK_TABLE = """CREATE TABLE IF NOT EXISTS txlog_block(
@@ -163,8 +165,9 @@ class TxLog:
 
 
 def leaf_of(tx_hash: bytes) -> bytes:
-    """Log leaf of a transaction hash: ``SHA-256(0x00 || tx_hash)``."""
-    return InmemoryTree().hash_buff(_check_hash(tx_hash))
+    """Log leaf of a transaction hash: ``SHA-256(0x00 || tx_hash)`` (pymerkle's
+    second-preimage-protected leaf, which the tests check against the tree)."""
+    return sha256(LEAF_DOMAIN + _check_hash(tx_hash)).digest()
 
 
 def verify_tx_inclusion(tx_hash: bytes, root: bytes, proof: Union[InclusionProof, dict],
