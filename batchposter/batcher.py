@@ -191,6 +191,11 @@ class Batcher:
         """The state certificate of one height; releases the batch ending there, if it was waiting."""
         if isinstance(certificate, StateCertificate):
             height, raw = certificate.height, certificate.to_bytes()
+            executed = self._root_at(height)
+            if executed is not None and executed != certificate.state_root:
+                # DESIGN §3: honest nodes reach bit-identical roots; a mismatch is fatal and loud.
+                raise BatcherError(f"certificate for height {height} names root {certificate.state_root.hex()}, "
+                                   f"this node executed {executed.hex()}")
         else:
             if height is None:
                 raise ValueError("raw certificate bytes need their height")
@@ -198,6 +203,15 @@ class Batcher:
         if height >= self.cursor.next_height - 1 or any(h.last_height == height for h, _ in self._sealed):
             self._certificates[height] = raw
         return self._ready()
+
+    def _root_at(self, height: int) -> bytes | None:
+        for block in self._open:
+            if block.height == height:
+                return block.state_root
+        for header, _ in self._sealed:
+            if header.last_height == height and header.first_height <= height:
+                return header.state_root
+        return None
 
     def tick(self, now_ms: int) -> list[ClosedBatch]:
         """The rollup clock reads `now_ms`: close an aged batch, or a heartbeat after idle."""

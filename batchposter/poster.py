@@ -55,6 +55,7 @@ SEQUENCING_CODES = frozenset({
     ErrorCode.TX_LOG_SHRUNK,
     ErrorCode.TX_LOG_ROOT_CHANGED,
 })
+PRUNE_EVERY_BATCHES = 100  # confirmed batches beyond `keep_confirmed` are deleted this often
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0)
 FAILURE_KINDS = ("rpc", "expired", "wallet", "program", "conflict", "not_initialized", "internal")
 
@@ -124,6 +125,8 @@ class Poster:
         poll_interval_s: float = 0.4,
         rebroadcast_interval_s: float = 2.0,
         balance_interval_s: float = 30.0,
+        keep_confirmed: int = 10_000,
+        prune_every: int = PRUNE_EVERY_BATCHES,
         clock: Callable[[], float] = time.monotonic,
     ):
         if max_in_flight < 1:
@@ -136,6 +139,9 @@ class Poster:
         self.poll_interval_s = poll_interval_s
         self.rebroadcast_interval_s = rebroadcast_interval_s
         self.balance_interval_s = balance_interval_s
+        self.keep_confirmed = keep_confirmed
+        self.prune_every = prune_every
+        self._pruned_at = 0
         self._clock = clock
         self.halted: str | None = None
         self.tip: int | None = None  # last confirmed batch index; None until resumed
@@ -406,6 +412,9 @@ class Poster:
         if sent is not None:
             self.metrics.confirm_latency.observe(max(0.0, self._clock() - sent))
         self._set_tip(max(self.tip or 0, index))
+        if self.tip - self._pruned_at >= self.prune_every:
+            self._pruned_at = self.tip
+            self.outbox.prune_confirmed(self.keep_confirmed)
 
     def _set_tip(self, tip: int) -> None:
         # Confirmation is in index order on chain; the confirmed prefix is the tip.
@@ -471,6 +480,7 @@ class PosterConfig:
     rebroadcast_interval_s: float = 2.0
     balance_interval_s: float = 30.0
     backoff: Backoff = Backoff()
+    keep_confirmed: int = 10_000  # confirmed batches kept in the outbox (the newest one always is)
 
 
 class BatchPosterService:
@@ -495,7 +505,7 @@ class BatchPosterService:
         self.poster = Poster(self.outbox, self.client, registry=registry, max_in_flight=config.max_in_flight,
                              backoff=config.backoff, poll_interval_s=config.poll_interval_s,
                              rebroadcast_interval_s=config.rebroadcast_interval_s,
-                             balance_interval_s=config.balance_interval_s)
+                             balance_interval_s=config.balance_interval_s, keep_confirmed=config.keep_confirmed)
         self.batcher: Batcher | None = None
 
     @property

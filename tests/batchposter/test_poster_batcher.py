@@ -125,6 +125,13 @@ def test_blocks_must_be_contiguous_and_the_log_may_not_shrink():
     assert batcher.add_block(block(1, 1)) == []  # a replayed block is ignored
 
 
+def test_a_certificate_for_another_root_than_executed_is_refused():
+    batcher = new_batcher(BatchPolicy(max_blocks=2))
+    batcher.add_block(block(1, 1))
+    with pytest.raises(BatcherError, match="height 1"):
+        batcher.add_certificate(StateCertificate(1, root("state", 999), b"sig"))
+
+
 def test_one_node_attestation_signs_height_and_root_for_one_chain():
     key = Keypair()
     cert = StateCertificate.attest(key, CHAIN_ID, 7, root("state", 7))

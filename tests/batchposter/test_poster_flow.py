@@ -6,9 +6,12 @@ import asyncio
 import shutil
 
 import pytest
-from test_poster_harness import PosterEnv, chain_of_batches, sample, wait_for
+from anchor_harness import CODE_HASH, PROOF_HASH
+from prometheus_client import CollectorRegistry
+from test_poster_harness import FAST_BACKOFF, PosterEnv, chain_of_batches, sample, wait_for
 
 from batchposter.outbox import BatchStatus, Outbox
+from batchposter.poster import BatchPosterService, PosterConfig, PosterHalted
 
 
 @pytest.fixture
@@ -107,3 +110,25 @@ async def test_an_outbox_that_disagrees_with_the_chain_halts_before_spending(env
     assert sample(poster, "batchposter_halted") == 1
     assert env.posted_events() == [1]
     assert poster.outbox.get(2).status == BatchStatus.PENDING
+
+
+async def test_confirmed_batches_beyond_the_kept_number_are_pruned_from_the_outbox(env):
+    env.fill_outbox(chain_of_batches(7))
+    poster = env.poster(keep_confirmed=2, prune_every=3)
+    poster.start()
+    await poster.wait_confirmed(7, timeout_s=20)
+    kept = [e.batch_index for e in poster.outbox.entries()]
+    assert kept[-1] == 7 and len(kept) < 7 and kept == list(range(kept[0], 8))
+
+
+async def test_a_service_with_an_empty_outbox_waits_for_the_chain_tip_and_gives_up_bounded(env, tmp_path):
+    config = PosterConfig("http://127.0.0.1:9", env.ledger.program_id, str(tmp_path / "svc"), CODE_HASH, PROOF_HASH,
+                          backoff=FAST_BACKOFF)
+    service = BatchPosterService(config, env.poster_key, registry=CollectorRegistry())
+    try:
+        with pytest.raises(PosterHalted):
+            await service.start(timeout_s=0.5)
+        assert service.batcher is None and service.metrics.registry.get_sample_value(
+            "batchposter_failures_total", {"kind": "rpc"}) >= 1
+    finally:
+        await service.stop()
