@@ -1,12 +1,14 @@
 # cython: language_level=3, cdivision=True
-"""The slab's fill accounting in C: fees, rebates (JIT), ARG tax, lazy funding, VWAP/PnL and the
-taker's initial-margin check, applied to the position/account records of the arena.
+"""The slab's reserve and commit in C: input checks, oracle freshness and kill band, fee caps,
+the core call, and the fill accounting — fees, rebates (JIT), ARG tax, lazy funding, VWAP/PnL,
+the taker's initial-margin check — applied to the position/account records of the arena.
 
-Why it exists: the same rules are written in plain Python in ``program.py`` (``_price_fills``,
-``_margin``, ``_write_effects``), which stays the readable specification and is used by
-``place_order``; commit — the latency-critical half of reserve/commit (issue 4 target: p99
-commit <= 50 us) — runs this kernel instead.  ``tests/slab/test_slab_ledger.py`` runs random
-streams through both and requires byte-identical arenas and identical results.
+Why it exists: the same rules are written in plain Python in ``program.py`` (``reserve``,
+``commit``, ``_price_fills``, ``_margin``, ``_write_effects``), which stays the readable
+specification and is what ``place_order`` uses; reserve and commit are the latency-critical path
+(issue 4 targets: p99 reserve <= 20 us, commit <= 50 us) and run this kernel instead
+(``Slab.fast_reserve`` / ``Slab.fast_commit``).  ``tests/slab/test_slab_ledger.py`` runs random
+streams and every rejection reason through both and requires identical results and arenas.
 
 All arithmetic is integer; intermediates are 128-bit (``__int128``) and every value stored in
 the arena is checked to fit i64 (EXCHANGE §1).  Rounding matches ``executor.units``: debits up,

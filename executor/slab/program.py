@@ -6,6 +6,9 @@ Shape of every transition (STYLE: "the state transition reads like a specificati
     validate inputs -> preview in the core (read-only) -> price the fills (fees, PnL, ARG)
     -> risk and capacity checks -> apply in the core -> write slab records -> typed result
 
+Reserve and commit run the same steps in C (``ledger.pyx``) for latency; the Python methods
+here remain the specification that the C kernel is tested against byte for byte.
+
 Everything that can reject runs before the first write, so a rejected operation leaves the
 arena byte-identical (tests prove it by comparing ``arena_bytes()`` before and after).  The
 slab never moves router funds: results carry cash deltas for the router to apply.
