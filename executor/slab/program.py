@@ -116,16 +116,22 @@ class Slab:
     fast_commit = True
     fast_reserve = True
 
-    def __init__(self, config: SlabConfig, *, _data: bytes | None = None) -> None:
+    def __init__(self, config: SlabConfig, *, buffer: bytearray | None = None,
+                 _load: bool = False) -> None:
+        """A new, formatted slab.  ``buffer`` (a ``bytearray`` of exactly the arena size, e.g.
+        ``statetree.pages.PageRegion.buffer``) makes the slab live in that memory; by default
+        it gets its own."""
         layout = config.validate()
         self.config = config
         self.layout: Layout = layout
-        if _data is None:
-            self._arena = bytearray(layout.size)
-        else:
-            if len(_data) != layout.size:
-                raise ExecutorError(E.ARENA_MISMATCH, f"{len(_data)} != {layout.size} bytes")
-            self._arena = bytearray(_data)
+        if buffer is None:
+            buffer = bytearray(layout.size)
+        if not isinstance(buffer, bytearray) or len(buffer) != layout.size:
+            raise ExecutorError(E.ARENA_MISMATCH,
+                                f"need a bytearray of {layout.size} bytes for this configuration")
+        if not _load:
+            buffer[:] = bytes(layout.size)      # same length: never resizes the buffer
+        self._arena = buffer
         self._mv = memoryview(self._arena)
         self.core = MatchingCore(self._arena, layout)
         self._fprint = int.from_bytes(config.fingerprint()[:8], "little", signed=True)
@@ -139,16 +145,27 @@ class Slab:
         self._accounts: dict[int, int] = {}
         self._positions: dict[tuple[int, int], int] = {}
         self._user_positions: dict[int, list[tuple[int, int]]] = {}
-        if _data is None:
-            self._format()
-        else:
+        if _load:
             self._load()
+        else:
+            self._format()
 
     # ------------------------------------------------------------------ construction / state
     @classmethod
     def from_arena(cls, config: SlabConfig, data) -> "Slab":
-        """Rebuild a slab bit-for-bit from persisted arena bytes (DESIGN §5)."""
-        slab = cls(config, _data=bytes(data))
+        """Rebuild a slab bit-for-bit from persisted arena bytes (a copy; DESIGN §5)."""
+        layout = config.validate()
+        if len(data) != layout.size:
+            raise ExecutorError(E.ARENA_MISMATCH, f"{len(data)} != {layout.size} bytes")
+        slab = cls(config, buffer=bytearray(data), _load=True)
+        slab.clear_dirty()
+        return slab
+
+    @classmethod
+    def attach(cls, config: SlabConfig, buffer: bytearray) -> "Slab":
+        """Rebuild a slab over persisted arena bytes *in place* (no copy), e.g. over
+        ``PageRegion.load(tree, slab_id).buffer``; writes then go straight into ``buffer``."""
+        slab = cls(config, buffer=buffer, _load=True)
         slab.clear_dirty()
         return slab
 

@@ -167,3 +167,24 @@ def test_full_account_and_position_pools_are_clean_rejections():
     before = arena(slab)
     assert slab.place_order(MAKER2, 0, 1, PX, 1, now_ms=T0 + 2).code == E.POOL_FULL_POSITIONS
     assert arena(slab) == before
+
+
+def test_slab_lives_in_a_supplied_buffer_and_reattaches_in_place():
+    """The statetree page region hands its ``buffer``; the slab must write into it directly."""
+    config = make_config()
+    region = bytearray(b"\xff" * Slab(config).layout.size)    # garbage is wiped on format
+    slab = Slab(config, buffer=region)
+    fresh = make_slab()
+    assert slab.set_collateral(MAKER, 10**12, now_ms=T0).ok
+    assert slab.update_oracle(0, PX, now_ms=T0).ok
+    assert slab.place_order(MAKER, 0, 1, PX, 3, now_ms=T0 + 1).ok
+    assert bytes(region) == arena(slab)
+    again = Slab.attach(config, region)
+    assert again.dirty_pages() == []
+    assert again.core.snapshot() == slab.core.snapshot()
+    assert again.place_order(MAKER, 0, 1, PX, 2, now_ms=T0 + 2).ok
+    assert bytes(region) == arena(again) and again.dirty_pages()
+    with pytest.raises(ExecutorError) as exc:
+        Slab(config, buffer=bytearray(10))
+    assert exc.value.code == E.ARENA_MISMATCH
+    assert fresh.layout == slab.layout
