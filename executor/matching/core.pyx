@@ -849,10 +849,6 @@ cdef int64_t c_batch_open(Arena* a, int64_t now_ms) noexcept nogil:
 
 # ---------------------------------------------------------------------------------- Python face
 
-cdef inline object _check(int64_t rc):
-    return int(rc)
-
-
 cdef class MatchingCore:
     """Python face of the core over an arena buffer (a ``bytearray`` or writable buffer).
 
