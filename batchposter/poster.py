@@ -142,6 +142,7 @@ class Poster:
         self.keep_confirmed = keep_confirmed
         self.prune_every = prune_every
         self._pruned_at = 0
+        self._reconciled = 0  # outbox batches up to here have been checked against the chain
         self._clock = clock
         self.halted: str | None = None
         self.tip: int | None = None  # last confirmed batch index; None until resumed
@@ -210,6 +211,7 @@ class Poster:
                     return
                 await self._sleep_backoff()
         while self.halted is None:
+            self._wake.clear()  # a wake() during the step below is kept for _idle
             if await self._guarded(self._step()):
                 self._failures = 0
                 await self._idle()
@@ -256,7 +258,6 @@ class Poster:
         await asyncio.sleep(self.backoff.delay(max(1, self._failures)))
 
     async def _idle(self) -> None:
-        self._wake.clear()
         timeout = self.poll_interval_s if self._in_flight else max(self.poll_interval_s, 1.0)
         try:
             await asyncio.wait_for(self._wake.wait(), timeout)
@@ -289,6 +290,8 @@ class Poster:
             self._attempts[entry.batch_index] = entry.attempts
         self.chain_config = config
         self._set_tip(config.last_batch_index)
+        last = self.outbox.last()
+        self._reconciled = config.last_batch_index if last is None else min(config.last_batch_index, last.batch_index)
         self._last_posted = max(self._last_posted, config.last_batch_index)
         self.metrics.last_posted.set(self._last_posted)
         await self._refresh_balance(force=True)
@@ -347,6 +350,7 @@ class Poster:
 
     async def _fill(self) -> None:
         """Send the next batches in index order, up to `max_in_flight`."""
+        await self._reconcile_behind_tip()
         index = self.tip + 1
         while len(self._in_flight) < self.max_in_flight and self.halted is None:
             if index in self._in_flight:
@@ -384,6 +388,17 @@ class Poster:
             self.metrics.last_posted.set(self._last_posted)
             self.metrics.in_flight.set(len(self._in_flight))
             index += 1
+
+    async def _reconcile_behind_tip(self) -> None:
+        """Batches queued after start at or below the chain's tip (the chain was ahead of the
+        outbox, e.g. a restored outbox): confirm them by content, never post them."""
+        while self._reconciled < self.tip:
+            entry = self.outbox.get(self._reconciled + 1)
+            if entry is None:
+                return
+            if entry.status != BatchStatus.CONFIRMED:
+                await self._resolve_anchored(entry)
+            self._reconciled += 1
 
     def _lower_in_flight(self, index: int) -> bool:
         return any(i < index for i in self._in_flight)

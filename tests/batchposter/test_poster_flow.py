@@ -132,3 +132,27 @@ async def test_a_service_with_an_empty_outbox_waits_for_the_chain_tip_and_gives_
             "batchposter_failures_total", {"kind": "rpc"}) >= 1
     finally:
         await service.stop()
+
+
+async def test_a_chain_ahead_of_the_outbox_gets_the_missing_batches_confirmed_not_reposted(env):
+    batches = chain_of_batches(4)
+    env.fill_outbox(batches[:3])
+    first = env.poster()
+    first.start()
+    await first.wait_confirmed(3, timeout_s=20)
+    await env.drop(first)
+    shutil.rmtree(env.outbox_path)  # an outbox restored from an old backup: it only has batch 1
+    env.fill_outbox(batches[:1])
+
+    poster = env.poster()
+    poster.start()
+    await poster.wait_resumed(5)
+    assert poster.tip == 3
+    for batch in batches[1:]:  # the batcher re-cuts 2 and 3 (same content) and then 4
+        poster.outbox.add(batch)
+        poster.wake()
+    await poster.wait_confirmed(4, timeout_s=20)
+    assert env.posted_events() == [1, 2, 3, 4]
+    assert [e.status for e in poster.outbox.entries()] == [BatchStatus.CONFIRMED] * 4
+    assert sample(poster, "batchposter_fees_paid_lamports_total") == poster.client.fees.fee_lamports(0)
+    assert sample(poster, "batchposter_backlog_batches") == 0
