@@ -1,9 +1,9 @@
 """Consensus safety storage (DESIGN §7, issue 6 §2): LevelDB via plyvel, plus an in-memory twin.
 
 What is stored:
-- the safety record: last voted view, high QC, locked QC, high TC, and the last vote, timeout
-  vote and proposal this node signed (re-sent verbatim after a restart instead of signing
-  anything new for the same view);
+- the safety record: last voted view, high QC, locked QC, high TC, and the last vote and
+  timeout vote this node signed; its last proposal under its own key (`proposal`). All three
+  are re-sent verbatim after a restart instead of signing anything new for the same view;
 - undecided proposals (`u:` height, hash), so a restarted node still has the chain its
   certificates point at;
 - decided blocks with the QC certifying each (`d:` height), a hash → height index (`h:`), and
@@ -20,6 +20,7 @@ import struct
 from typing import Iterator, Protocol
 
 from .codec import (
+    DecodeError,
     decode_block,
     decode_message,
     decode_qc,
@@ -34,6 +35,7 @@ from .safety import SafetyState
 from .types import Block, Proposal, TimeoutVote, Vote
 
 K_SAFETY = b"safety"
+K_PROPOSAL = b"proposal"
 K_TIP = b"tip"
 P_UNDECIDED = b"u:"
 P_DECIDED = b"d:"
@@ -98,23 +100,25 @@ def encode_safety_record(a: Persist) -> bytes:
             _var(encode_tc(s.high_tc) if s.high_tc is not None else b""),
             _var(_opt_msg(a.last_vote)),
             _var(_opt_msg(a.last_timeout)),
-            _var(_opt_msg(a.last_proposal)),
         )
     )
 
 
-def decode_safety_record(record: bytes) -> tuple[SafetyState, Vote | None, TimeoutVote | None, Proposal | None]:
+def decode_safety_record(record: bytes, proposal: bytes | None) -> tuple[SafetyState, Vote | None, TimeoutVote | None, Proposal | None]:
     if len(record) < 8:
         raise StorageCorrupt("short safety record")
     (last_voted,) = struct.unpack_from(">Q", record)
-    hqc, lqc, tc, vote, timeout, proposal = _split(record[8:], 6)
+    hqc, lqc, tc, vote, timeout = _split(record[8:], 5)
     state = SafetyState(
         last_voted_view=last_voted,
         high_qc=decode_qc(hqc),
         locked_qc=decode_qc(lqc),
         high_tc=decode_tc(tc) if tc else None,
     )
-    msgs = [decode_message(m) if m else None for m in (vote, timeout, proposal)]
+    try:
+        msgs = [decode_message(m) if m else None for m in (vote, timeout, proposal)]
+    except DecodeError as e:
+        raise StorageCorrupt(f"safety record: {e}") from None
     if not (
         isinstance(msgs[0], (Vote, type(None)))
         and isinstance(msgs[1], (TimeoutVote, type(None)))
@@ -207,6 +211,7 @@ class _LevelKV:
 class _Store:
     def __init__(self, kv: _KV) -> None:
         self.kv = kv
+        self._written_proposal: Proposal | None = None
         tip = kv.get(K_TIP)
         self._tip_height = struct.unpack_from(">Q", tip)[0] if tip else 0
 
@@ -218,7 +223,10 @@ class _Store:
         record = self.kv.get(K_SAFETY)
         if record is None:
             return None
-        state, vote, timeout, proposal = decode_safety_record(record)
+        try:
+            state, vote, timeout, proposal = decode_safety_record(record, self.kv.get(K_PROPOSAL))
+        except DecodeError as e:
+            raise StorageCorrupt(f"safety record: {e}") from None
         undecided = tuple(
             decode_block(value)
             for key, value in self.kv.iterate(P_UNDECIDED)
@@ -228,7 +236,12 @@ class _Store:
         return RecoveredState(state, vote, timeout, proposal, undecided, tip)
 
     def persist(self, action: Persist) -> None:
+        """One synced batch: the safety record, the last proposal if it changed (it can be
+        megabytes, so it has its own key), and newly accepted undecided blocks."""
         puts = [(K_SAFETY, encode_safety_record(action))]
+        if action.last_proposal is not None and action.last_proposal is not self._written_proposal:
+            puts.append((K_PROPOSAL, encode_message(action.last_proposal)))
+            self._written_proposal = action.last_proposal
         for block in action.blocks:
             if block.height > self._tip_height:
                 puts.append((_height_key(P_UNDECIDED, block.height) + block.hash, encode_block(block)))

@@ -158,3 +158,24 @@ def test_four_node_cluster_on_leveldb_survives_all_nodes_restarting_at_once(tmp_
         assert len(n.decided_txs) == len(set(n.decided_txs))
     for n in sim.nodes:
         n.store.close()
+
+
+def test_a_large_proposal_is_written_once_not_with_every_safety_update():
+    from seqkit import T0
+
+    from sequencer.consensus import NewTransactions
+    from sequencer.pacemaker import ManualClock
+    from sequencer.storage import K_PROPOSAL
+
+    store = MemorySafetyStore()
+    written = []
+    real_write = store.kv.write
+    store.kv.write = lambda puts, deletes: (written.extend(k for k, _ in puts), real_write(puts, deletes))
+    clock = ManualClock(T0)
+    leader = C.replica(1, clock)
+    drive(store, leader, [Start(), NewTransactions(tuple(b"tx%d" % i for i in range(50)))])
+    blocks, _ = _chain()
+    for i in (0, 2, 3):
+        drive(store, leader, [msg(i, C.timeout(i, 1, C.gqc))])
+    assert written.count(K_PROPOSAL) == 1 and written.count(b"safety") >= 2
+    assert store.load().last_proposal == leader.last_proposal
