@@ -75,6 +75,8 @@ class Backoff:
 class PosterHalted(Exception):
     """Posting stopped for a reason a retry cannot fix; the outbox is kept."""
 
+    kind = "conflict"  # the outbox and the chain disagree
+
 
 class PosterMetrics:
     """The poster's Prometheus metrics (names are the operator contract, DESIGN §9)."""
@@ -234,8 +236,8 @@ class Poster:
             log.warning("poster: %s (%s); backing off", exc, exc.kind)
             return False
         except (sc.AnchorProgramError, sc.BatchConflict, sc.AnchorNotInitialized, PosterHalted) as exc:
-            if not isinstance(exc, PosterHalted):
-                self._count_failure(exc)
+            self._failures += 1
+            self.metrics.failures.labels(exc.kind).inc()
             self._halt(str(exc))
             return False
         except Exception as exc:  # a bug or a broken outbox: alarm and stop, never spin or die silently

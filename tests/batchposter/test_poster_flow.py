@@ -108,6 +108,7 @@ async def test_an_outbox_that_disagrees_with_the_chain_halts_before_spending(env
     await wait_for(lambda: poster.halted is not None, timeout_s=10)
     assert "conflict" in poster.halted or "state root" in poster.halted
     assert sample(poster, "batchposter_halted") == 1
+    assert sample(poster, "batchposter_failures_total", kind="conflict") == 1
     assert env.posted_events() == [1]
     assert poster.outbox.get(2).status == BatchStatus.PENDING
 
