@@ -1,8 +1,9 @@
 """Cutting executed blocks into batches: close on size or age, heartbeat after long idle (DESIGN §8).
 
-Arbitrum's and Optimism's posters close a batch when it is full or when its oldest content
-is too old, and post something periodically even when there is nothing new, so that watchers
-can tell a silent chain from a dead poster.  Here:
+Arbitrum's batch poster closes a batch at a maximum size or after a maximum delay
+(`max-size`, `max-delay`); DESIGN §8 takes the same rule.  The heartbeat is this project's
+(issue 7): an empty batch after long idle lets a watcher tell a quiet chain from a dead poster.
+Here:
 
 - **size**: a batch closes as soon as it holds `max_blocks` blocks;
 - **age**: it closes when the rollup clock reaches `max_age_ms` after its first block's

@@ -1,6 +1,8 @@
 """The posting loop: outbox → Solana, bounded in flight, idempotent across restarts (DESIGN §8).
 
-What it takes from Arbitrum's and Optimism's batch posters, and how:
+The behaviour DESIGN §8 asks for, after Arbitrum's and Optimism's posters (Arbitrum's, for
+instance, bounds its in-flight transactions with `max-mempool-transactions`, replaces stuck
+transactions on a fee schedule, and reads the on-chain batch count before posting), and how:
 
 - **resume from the chain**: on start the loop reads the on-chain Config tip; every outbox
   batch at or below it is checked against the anchored account (same content → confirmed,
