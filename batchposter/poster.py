@@ -2,7 +2,8 @@
 
 The behaviour DESIGN §8 asks for, after Arbitrum's and Optimism's posters (Arbitrum's, for
 instance, bounds its in-flight transactions with `max-mempool-transactions`, replaces stuck
-transactions on a fee schedule, and reads the on-chain batch count before posting), and how:
+transactions on a fee schedule, and its sequencer inbox refuses a batch whose sequence number
+is not the on-chain batch count, `BadSequencerNumber`), and how:
 
 - **resume from the chain**: on start the loop reads the on-chain Config tip; every outbox
   batch at or below it is checked against the anchored account (same content → confirmed,
