@@ -591,14 +591,15 @@ class Slab:
                                       (instrument, sq))
                 if eq < im:
                     raise _Reject(E.MARGIN_INSUFFICIENT)
-            keys = list(priced.positions) + [(user, instrument)]
-            self._need_position_slots(keys)
+            # a resting order's owner gets its position record now, so fills never allocate
+            extra = [(user, instrument)] if rests else []
+            self._need_position_slots(list(priced.positions) + extra)
             seq0 = self.core.trade_seq
             pending = acct[_A_CLASS] == REG
             rc = self.core.place(instrument, user, side, price_e6, qty_lots, tif, pending, now_ms)
             if rc <= 0:  # preview and apply are the same code path; this cannot differ
                 raise ExecutorError(E.INTERNAL, f"place diverged from preview: {rc}")
-            self._write_effects(priced, [(user, instrument)])
+            self._write_effects(priced, extra)
             self._touch_time(now_ms)
             rested = self.core.last_rested
             return PlaceResult(
