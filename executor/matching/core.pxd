@@ -79,7 +79,7 @@ ctypedef struct Book:            # 8 words
     int64_t pad0
     int64_t pad1
 
-ctypedef struct Level:           # 8 words
+ctypedef struct Level:           # 9 words
     int64_t price
     int64_t total                # sum of qty of its orders (includes reserved)
     int64_t reserved             # sum of reserved_qty of its orders
@@ -88,6 +88,8 @@ ctypedef struct Level:           # 8 words
     int64_t prev                 # towards better prices
     int64_t next                 # towards worse prices; free-list link when free
     int64_t book_side            # instrument * 2 + side
+    int64_t first_free           # reserve walk hint: every order before it is fully held;
+                                 # -1 = start at head, -2 = no order has free quantity
 
 ctypedef struct Order:           # 16 words
     int64_t id                   # (seq << 24) | slot; 0 = free slot

@@ -31,7 +31,7 @@ cdef extern from *:
     #define SLAB_SLOT_MASK 0xFFFFFFLL
     #define SLAB_PAGE_SHIFT 12
     #define SLAB_MAGIC 0x534C414232303236LL
-    #define SLAB_VERSION 1
+    #define SLAB_VERSION 2
     #define SLAB_MAX_QTY (1LL << 38)
     #define SLAB_MAX_PRICE (1LL << 56)
     """
@@ -133,6 +133,7 @@ cdef void free_level(Arena* a, int64_t i) noexcept nogil:
     lv.head = -1
     lv.tail = -1
     lv.prev = -1
+    lv.first_free = -1
     lv.next = a.hdr[H_FREE_LEVEL]
     touch(a, lv, sizeof(Level))
     a.hdr[H_FREE_LEVEL] = i
@@ -213,6 +214,7 @@ cdef int64_t level_for(Arena* a, int64_t instr, int64_t side, int64_t price) noe
     lv.prev = prev
     lv.next = cur
     lv.book_side = instr * 2 + side
+    lv.first_free = -1
     touch(a, lv, sizeof(Level))
     if prev == -1:
         bk.head[side] = idx
@@ -257,6 +259,8 @@ cdef void append_live(Arena* a, int64_t oslot, int64_t lidx) noexcept nogil:
     lv.tail = oslot
     lv.total += o.qty
     lv.reserved += o.reserved
+    if lv.first_free == -2 and o.qty > o.reserved:
+        lv.first_free = oslot
     touch(a, lv, sizeof(Level))
     touch(a, o, sizeof(Order))
     a.books[o.instr].n_live += 1
@@ -280,6 +284,7 @@ cdef void unlink_live(Arena* a, int64_t oslot) noexcept nogil:
         lv.tail = o.prev
     lv.total -= o.qty
     lv.reserved -= o.reserved
+    lv.first_free = -1            # conservative: the next reserve walks from the head
     touch(a, lv, sizeof(Level))
     o.level = -1
     o.prev = -1
@@ -607,6 +612,16 @@ cdef int64_t c_modify(Arena* a, int64_t oid, int64_t account, int64_t new_price,
 
 # ---------------------------------------------------------------------------------- holds
 
+cdef void advance_first_free(Arena* a, int64_t lidx) noexcept nogil:
+    """Move the level's reserve hint past orders that are now fully held (reserve apply)."""
+    cdef Level* lv = &a.levels[lidx]
+    cdef int64_t o = lv.first_free if lv.first_free >= 0 else lv.head
+    while o != -1 and a.orders[o].qty == a.orders[o].reserved:
+        o = a.orders[o].next
+    lv.first_free = o if o != -1 else -2
+    touch(a, lv, sizeof(Level))
+
+
 cdef int64_t plan_reserve(Arena* a, int64_t instr, int64_t account, int64_t side,
                           int64_t limit_px, int64_t qty) noexcept nogil:
     """Walk contra LIVE depth to the limit, taking ``min(left, qty - reserved_qty)`` per order
@@ -623,7 +638,7 @@ cdef int64_t plan_reserve(Arena* a, int64_t instr, int64_t account, int64_t side
         if not crosses(side, lv.price, limit_px):
             break
         if lv.total > lv.reserved:
-            oslot = lv.head
+            oslot = lv.first_free if lv.first_free >= 0 else lv.head
             while oslot != -1 and left > 0:
                 o = &a.orders[oslot]
                 avail = o.qty - o.reserved
@@ -724,6 +739,8 @@ cdef int64_t c_reserve(Arena* a, int64_t instr, int64_t account, int64_t side, i
         lv.reserved += f.qty
         touch(a, o, sizeof(Order))
         touch(a, lv, sizeof(Level))
+    for i in range(a.n_fills):
+        advance_first_free(a, a.orders[a.fills[i].maker_slot].level)
     touch(a, r, sizeof(Resv))
     a.last_id = r.id
     return 0
@@ -800,6 +817,7 @@ cdef int64_t c_release(Arena* a, int64_t rid) noexcept nogil:
         lv = &a.levels[o.level]
         o.reserved -= s.qty
         lv.reserved -= s.qty
+        lv.first_free = -1        # held quantity came back somewhere in this level
         if o.flags & OF_CANCELLED:
             o.qty -= s.qty
             lv.total -= s.qty
@@ -927,6 +945,7 @@ cdef class MatchingCore:
             a.levels[i].tail = -1
             a.levels[i].prev = -1
             a.levels[i].next = i + 1 if i + 1 < a.cap_orders else -1
+            a.levels[i].first_free = -1
         for i in range(a.cap_resv):
             memset(&a.resvs[i], 0, sizeof(Resv))
             a.resvs[i].slice_head = -1

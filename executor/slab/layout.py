@@ -14,7 +14,7 @@ books                 8 x instruments              matching core (level heads, p
 instruments           16 x instruments             slab program (oracle, funding index)
 accounts              8 x accounts                 slab program
 positions             16 x positions               slab program (incl. aggressor ledger)
-levels                8 x orders                   matching core (a level holds >= 1 order)
+levels                9 x orders                   matching core (a level holds >= 1 order)
 orders                16 x orders                  matching core
 reservations          16 x reservations            matching core
 slices                8 x slices                   matching core
@@ -70,7 +70,7 @@ BOOK_WORDS = 8
 INSTRUMENT_WORDS = 16
 ACCOUNT_WORDS = 8
 POSITION_WORDS = 16
-LEVEL_WORDS = 8
+LEVEL_WORDS = 9
 ORDER_WORDS = 16
 RESERVATION_WORDS = 16
 SLICE_WORDS = 8
