@@ -39,6 +39,7 @@ from typing import Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from solana.rpc.async_api import AsyncClient
+from solana.rpc.commitment import Confirmed, Finalized
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
@@ -365,7 +366,7 @@ class Poster:
             if entry is None:
                 break
             if entry.status == BatchStatus.CONFIRMED:
-                self._set_tip(max(self.tip, index))
+                self._set_tip(self.tip)
                 index += 1
                 continue
             attempt = self._attempts.get(index, entry.attempts)
@@ -431,7 +432,7 @@ class Poster:
         sent = self._first_sent.pop(index, None)
         if sent is not None:
             self.metrics.confirm_latency.observe(max(0.0, self._clock() - sent))
-        self._set_tip(max(self.tip or 0, index))
+        self._set_tip(self.tip or 0)  # a later batch can be seen confirmed before an earlier one
         if self.tip - self._pruned_at >= self.prune_every:
             self._pruned_at = self.tip
             self.outbox.prune_confirmed(self.keep_confirmed)
@@ -501,6 +502,12 @@ class PosterConfig:
     balance_interval_s: float = 30.0
     backoff: Backoff = Backoff()
     keep_confirmed: int = 10_000  # confirmed batches kept in the outbox (the newest one always is)
+    commitment: str = "confirmed"  # or "finalized": when a batch counts as anchored
+    rpc_timeout_s: float = 10.0  # a slower answer counts as an RPC failure (back-off)
+
+    def __post_init__(self) -> None:
+        if self.commitment not in ("confirmed", "finalized"):
+            raise ValueError(f"commitment must be confirmed or finalized, not {self.commitment!r}")
 
 
 class BatchPosterService:
@@ -515,11 +522,13 @@ class BatchPosterService:
     def __init__(self, config: PosterConfig, keypair: Keypair, registry: CollectorRegistry | None = None,
                  rpc: AsyncClient | None = None):
         self.config = config
-        self.rpc = rpc or AsyncClient(config.rpc_url)
+        self.rpc = rpc or AsyncClient(config.rpc_url, timeout=config.rpc_timeout_s)
         self._own_rpc = rpc is None
         os.makedirs(config.outbox_path, exist_ok=True)
         self.outbox = Outbox(config.outbox_path)
+        commitment = {"confirmed": Confirmed, "finalized": Finalized}[config.commitment]
         self.client = sc.SolanaAnchorClient(self.rpc, config.program_id, keypair, fees=config.fees,
+                                            commitment=commitment,
                                             poll_interval_s=config.poll_interval_s,
                                             rebroadcast_interval_s=config.rebroadcast_interval_s)
         self.poster = Poster(self.outbox, self.client, registry=registry, max_in_flight=config.max_in_flight,

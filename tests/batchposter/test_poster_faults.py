@@ -83,6 +83,17 @@ async def test_an_expired_blockhash_is_resigned_fresh_and_the_batch_lands_once(e
     assert env.posted_events() == [1, 2]
 
 
+async def test_a_dropped_transaction_is_rebroadcast_and_lands_without_a_resign(env):
+    env.fill_outbox(chain_of_batches(1))
+    env.rpc.faults.drop_transactions = 1
+    poster = env.poster(max_in_flight=1, rebroadcast_interval_s=0.05)
+    poster.start()
+    await poster.wait_confirmed(1, timeout_s=10)
+    assert poster.outbox.get(1).attempts == 1 and len(poster.signings) == 1
+    assert sample(poster, "batchposter_resigns_total") == 0
+    assert env.posted_events() == [1]
+
+
 async def test_priority_fee_rises_per_resign_up_to_the_cap(env):
     fees = sc.FeePolicy(start_micro_lamports_per_cu=1_000, escalation_bps=20_000, cap_micro_lamports_per_cu=3_000)
     env.fill_outbox(chain_of_batches(1))

@@ -157,3 +157,25 @@ async def test_a_chain_ahead_of_the_outbox_gets_the_missing_batches_confirmed_no
     assert [e.status for e in poster.outbox.entries()] == [BatchStatus.CONFIRMED] * 4
     assert sample(poster, "batchposter_fees_paid_lamports_total") == poster.client.fees.fee_lamports(0)
     assert sample(poster, "batchposter_backlog_batches") == 0
+
+
+async def test_the_confirmed_tip_is_a_prefix_when_confirmations_are_seen_out_of_order(tmp_path):
+    """Batch 3 can look confirmed before batch 2 is polled; the tip must not skip batch 2."""
+    from solana.rpc.async_api import AsyncClient
+    from solders.keypair import Keypair
+
+    from batchposter import solana_client as sc
+    from batchposter.poster import Poster
+
+    with Outbox(tmp_path / "o") as outbox:
+        for batch in chain_of_batches(3):
+            outbox.add(batch)
+        rpc = AsyncClient("http://127.0.0.1:9")
+        poster = Poster(outbox, sc.SolanaAnchorClient(rpc, Keypair().pubkey(), Keypair()), registry=CollectorRegistry())
+        poster._set_tip(0)
+        poster._confirm(1, "s1", 10, 5_010)
+        poster._confirm(3, "s3", 11, 5_010)
+        assert poster.tip == 1 and sample(poster, "batchposter_last_confirmed_batch") == 1
+        poster._confirm(2, "s2", 11, 5_010)
+        assert poster.tip == 3 and sample(poster, "batchposter_fees_paid_lamports_total") == 3 * 5_010
+        await rpc.close()
