@@ -225,20 +225,21 @@ def _verify_encoded(root: bytes, key: bytes, value: bytes | None, data: bytes,
         return False
     if depth and not bitmap & 1:
         return False  # lowest sibling empty: not a canonical position
-    key_int >>= KEY_BITS - depth  # bit i of the key is now bit (depth-1-i)
-    pos = end
-    for _ in range(depth):
-        if bitmap & 1:
-            sibling = data[pos - HASH_BYTES:pos]
-            pos -= HASH_BYTES
-            if sibling == _empty:
-                return False
+    present = [data[j:j + HASH_BYTES] for j in range(start, end, HASH_BYTES)]
+    if _empty in present:
+        return False  # an empty sibling must be left to the bitmap
+    # '0'/'1' strings, index i = depth i: cheaper to walk than shifting 256-bit ints
+    path_bits = bin((key_int >> (KEY_BITS - depth)) | (1 << depth))[3:] if depth else ""
+    has_sibling = bin(bitmap | (1 << depth))[3:] if depth else ""
+    nxt = len(present)
+    for i in range(depth - 1, -1, -1):
+        if has_sibling[i] == "1":
+            nxt -= 1
+            sibling = present[nxt]
         else:
             sibling = _empty
-        if key_int & 1:
+        if path_bits[i] == "1":
             h = _sha(_node + sibling + h).digest()
         else:
             h = _sha(_node + h + sibling).digest()
-        bitmap >>= 1
-        key_int >>= 1
     return h == root
