@@ -47,7 +47,7 @@ class ManualClock:
 class PacemakerConfig:
     base_timeout_ms: int = 1_000
     backoff_factor: float = 2.0
-    max_timeout_ms: int = 30_000
+    max_timeout_ms: int = 10_000
     view_sync_after: int = 2
     max_future_views: int = 10_000
 

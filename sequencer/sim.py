@@ -260,6 +260,9 @@ class Simulation:
     def crash_now(self, index: int, restart_at_ms: int | None = None) -> None:
         self._crash(Crash(index, self.clock.t_ms, restart_at_ms))
 
+    def restart_now(self, index: int) -> None:
+        self._restart(self.nodes[index])
+
     def _restart(self, node: SimNode) -> None:
         if node.up:
             return

@@ -197,7 +197,7 @@ def test_stopping_two_of_four_halts_progress_and_restarting_resumes_it():
     stalled = up_heights(sim)
     sim.run_until(4_000)
     assert up_heights(sim) == stalled  # no quorum, no decisions
-    sim.at(4_001, lambda: (sim._restart(sim.nodes[1]), sim._restart(sim.nodes[2])))
+    sim.at(4_001, lambda: (sim.restart_now(1), sim.restart_now(2)))
     sim.run_until(12_000)
     sim.check_safety()
     assert min(up_heights(sim)) > max(stalled) + 10
