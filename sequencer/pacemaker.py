@@ -14,8 +14,11 @@ Rules (DESIGN §7, HotShot's view-sync task in spirit):
 - after `view_sync_after` consecutive timeouts the replica also broadcasts a `ViewSync` with
   its highest QC and TC every period: certificates are self-authenticating, so one message
   lets every lagging peer (dropped messages, healed partition, restart) jump to the newest view;
-- f+1 timeout votes for a view at or above ours mean at least one honest replica gave up on it:
-  join them (Bracha-style amplification), so a TC forms even if our own timer has not fired.
+- f+1 replicas whose latest timeout votes are for views ≥ w mean at least one honest replica
+  reached w and gave up on it: jump to w and time out too (Bracha-style amplification), so a TC
+  forms even when replicas sit in different views — the all-nodes-restart case;
+- a replica that sees a peer behind it (a stale timeout vote, a view-sync from a lower view, or
+  the view-sync every replica broadcasts on start) sends that peer its certificates directly.
 """
 
 from __future__ import annotations
