@@ -164,6 +164,7 @@ cdef class Ledger:
     cdef bint jit
     cdef MatchingCore core
     cdef int64_t n_instr
+    cdef object fill_cls, trade_cls, cash_cls
     cdef int64_t kill_band_bps
     cdef int64_t cap_positions
     cdef int64_t tick[MAX_INSTR]
@@ -211,6 +212,12 @@ cdef class Ledger:
         self.n_instr = len(statics)
         for i in range(self.n_instr):
             self.tick[i], self.lot[i], self.min_size[i], self.cs[i], self.heartbeat[i] = statics[i]
+
+    def bind_results(self, fill_cls, trade_cls, cash_cls):
+        """The result row types (named tuples) that ``commit`` builds directly."""
+        self.fill_cls = fill_cls
+        self.trade_cls = trade_cls
+        self.cash_cls = cash_cls
 
     def reserve(self, object instr_obj, int64_t user, bint known_user, object side_obj,
                 object qty_obj, object limit_obj, int64_t now_ms, object ttl_obj):
@@ -298,9 +305,9 @@ cdef class Ledger:
     def clear_dirty(self):
         memset(self.dirty, 0, self.n_pages)
 
-    def settle(self, int64_t instr, int64_t taker, int64_t side, int64_t taker_acct,
-               int64_t taker_pos, int64_t new_pos, list fills, list taker_slots,
-               int64_t now_ms, int64_t batch_open_ms, bint check_margin):
+    cpdef tuple settle(self, int64_t instr, int64_t taker, int64_t side, int64_t taker_acct,
+                       int64_t taker_pos, int64_t new_pos, list fills, list taker_slots,
+                       int64_t now_ms, int64_t batch_open_ms, bint check_margin):
         """Price ``fills`` for ``taker`` and, if the taker stays above IM (or reduces IM), write
         positions, accounts and the fee pool.  ``fills`` rows are ``(maker_order_id,
         maker_user, price_e6, qty_lots, maker_created_ms, maker_account_slot,
@@ -417,8 +424,8 @@ cdef class Ledger:
                int64_t taker_cap_bps, dict accounts, dict positions, dict user_positions):
         """``Slab.commit`` in one C call (same checks, same order, same bytes as the Python
         rules).  Returns ``(code,)`` or ``(0, hold_id, held, fills, trades, cash, fee_pool,
-        arg_tax, new_position_slot, taker_user, instrument)`` where ``fills`` rows are ``(maker_order_id, maker_user,
-        price, qty, maker_fee, taker_fee)``, ``trades`` rows are trade-ring records and
+        arg_tax, new_position_slot, taker_user, instrument)`` with ``fills``, ``trades`` and
+        ``cash`` as tuples of the result row types given to ``bind_results``, and
         ``new_position_slot`` is the taker's newly allocated slot or -1."""
         cdef Arena* a = &self.core.a
         cdef int64_t rid, rslot, instr, user, side, oracle, ots, taker_pos, new_pos, s, rc
@@ -488,13 +495,17 @@ cdef class Ledger:
             seq = a.hdr[H_TRADE_SEQ] - a.cap_trades + 1
         while seq <= a.hdr[H_TRADE_SEQ]:
             t = &a.trades[(seq - 1) % a.cap_trades]
-            trades.append((t.seq, t.instr, t.side, t.price, t.qty, t.maker_order_id,
-                           t.taker_ref, t.maker_account, t.taker_account, t.ts_ms))
+            trades.append(tuple.__new__(self.trade_cls, (
+                t.seq, t.instr, t.side, t.price, t.qty, t.maker_order_id, t.taker_ref,
+                t.maker_account, t.taker_account, t.ts_ms)))
             seq += 1
         fees = out[3]
-        fills = [(row[0], row[1], row[2], row[3], fee[0], fee[1])
+        fills = [tuple.__new__(self.fill_cls, (row[0], row[1], user, row[2], row[3],
+                                               fee[0], fee[1]))
                  for row, fee in zip(rows, fees)]
-        return (0, rid, held, fills, trades, out[4], out[1], out[2], new_pos, user, instr)
+        cash = [tuple.__new__(self.cash_cls, c) for c in out[4]]
+        return (0, rid, held, tuple(fills), tuple(trades), tuple(cash), out[1], out[2], new_pos,
+                user, instr)
 
     cdef int64_t _load(self, int64_t* recs, int64_t* slots, int64_t* users, int64_t* accts,
                        i128* cash, i128* fees, Py_ssize_t* nt, int64_t user, int64_t acct,

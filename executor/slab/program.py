@@ -142,6 +142,7 @@ class Slab:
                              config.imr_bps, config.arg_tax_bps, config.jit_penalty,
                              config.reservation_batch_ms)
         self.ledger.bind(self.core, list(self._static), config.kill_band_bps, layout.positions)
+        self.ledger.bind_results(Fill, TradePrint, CashDelta)
         self._accounts: dict[int, int] = {}
         self._positions: dict[tuple[int, int], int] = {}
         self._user_positions: dict[int, list[tuple[int, int]]] = {}
@@ -758,12 +759,9 @@ class Slab:
                 _c, rid, held, fills, trades, cash, fee_pool, arg_tax, new_pos, user, instr = r
                 if new_pos >= 0:
                     self._index_position(user, instr, new_pos)
-                return CommitResult(
-                    hold_id=rid, filled_qty=held,
-                    fills=tuple(Fill(f[0], f[1], user, f[2], f[3], f[4], f[5]) for f in fills),
-                    trades=tuple(TradePrint(*t) for t in trades),
-                    cash_deltas=tuple(CashDelta(u, d) for u, d in cash),
-                    fee_pool_delta_atoms=fee_pool, arg_tax_atoms=arg_tax)
+                return CommitResult(hold_id=rid, filled_qty=held, fills=fills, trades=trades,
+                                    cash_deltas=cash, fee_pool_delta_atoms=fee_pool,
+                                    arg_tax_atoms=arg_tax)
         try:
             self._check_time(now_ms)
             hold = self.core.reservation(hold_id)
