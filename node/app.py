@@ -24,6 +24,7 @@ from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
 from node import admin, api, keys
+from node import roles as roles_mod
 from node.config import ROLES, Config
 from node.keys import NodeKey
 from node.metrics import NodeMetrics, loop_lag_probe
@@ -34,8 +35,7 @@ log = logging.getLogger(__name__)
 
 CLIENT_SERVICE = client_pb2.DESCRIPTOR.services_by_name["ClientApi"].full_name
 
-# Roles whose implementation has not landed in this release answer UNIMPLEMENTED.
-BUILT_ROLES: frozenset[str] = frozenset()
+# Which role answers which client-API method (DESIGN §2 data flow).
 ROLE_OF_METHOD = {
     "submit": "sequencer",
     "get_account": "executor",
@@ -73,6 +73,7 @@ class Node:
         self.grpc_server: grpc.aio.Server | None = None
         self.admin_runner: web.AppRunner | None = None
         self.store: NodeStore | None = None
+        self.roles: dict[str, roles_mod.RoleService] = {}
         self.tasks: list[asyncio.Task] = []
         self.ready = False
         self.stopping = False
@@ -80,45 +81,50 @@ class Node:
 
     # ------------------------------------------------------------------ ClientBackend
 
-    def _unavailable(self, method: str) -> api.RoleUnavailable:
+    def _role_for(self, method: str):
+        """The running role that serves ``method``, or RoleUnavailable saying why not."""
         role = ROLE_OF_METHOD[method]
+        service = self.roles.get(role)
+        if service is not None and hasattr(service, method):
+            return getattr(service, method)
         if not self.cfg.has_role(role):
-            return api.RoleUnavailable(role, "not enabled on this node (node.roles); ask a node that runs it")
-        return api.RoleUnavailable(role, "not built in this release of the node yet")
+            raise api.RoleUnavailable(role, "not enabled on this node (node.roles); ask a node that runs it")
+        raise api.RoleUnavailable(role, "not built in this release of the node yet")
 
     async def submit(self, envelope):
-        raise self._unavailable("submit")
+        return await self._role_for("submit")(envelope)
 
     async def get_account(self, req):
-        raise self._unavailable("get_account")
+        return await self._role_for("get_account")(req)
 
     async def get_order_book(self, req):
-        raise self._unavailable("get_order_book")
+        return await self._role_for("get_order_book")(req)
 
     async def get_hold(self, req):
-        raise self._unavailable("get_hold")
+        return await self._role_for("get_hold")(req)
 
     async def get_state_value(self, req):
-        raise self._unavailable("get_state_value")
+        return await self._role_for("get_state_value")(req)
 
     async def get_block(self, req):
-        raise self._unavailable("get_block")
+        return await self._role_for("get_block")(req)
 
     async def get_batch(self, req):
-        raise self._unavailable("get_batch")
+        return await self._role_for("get_batch")(req)
 
     async def stream_events(self, req) -> AsyncIterator:
-        raise self._unavailable("stream_events")
-        yield  # pragma: no cover  (makes this an async generator)
+        async for event in self._role_for("stream_events")(req):
+            yield event
 
     def role_statuses(self) -> list[client_pb2.RoleStatus]:
+        built = roles_mod.factories()
         out = []
         for role in ROLES:
-            enabled = self.cfg.has_role(role)
-            built = role in BUILT_ROLES
-            detail = "" if built else "not built in this release"
+            service = self.roles.get(role)
             out.append(client_pb2.RoleStatus(
-                role=role, enabled=enabled, implemented=built, ready=enabled and built and self.ready, detail=detail
+                role=role, enabled=self.cfg.has_role(role), implemented=role in built,
+                ready=bool(service is not None and self.ready and service.ready()),
+                detail="" if role in built else "not built in this release",
             ))
         return out
 
@@ -126,13 +132,16 @@ class Node:
         """Ready: servers bound, stores open, not stopping, and every enabled built role ready."""
         roles = self.role_statuses()
         roles_ready = all(r.ready for r in roles if r.enabled and r.implemented)
-        return client_pb2.NodeStatus(
+        status = client_pb2.NodeStatus(
             node_id=self.key.address,
             chain_id=self.cfg.node.chain_id,
             version=version(),
             roles=roles,
             ready=self.ready and not self.stopping and roles_ready,
         )
+        for service in self.roles.values():
+            service.fill_status(status)
+        return status
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -151,6 +160,7 @@ class Node:
                 raise StartupError(f"{key} {listen}: cannot bind ({cause})") from None
 
     async def _bind_grpc(self) -> grpc.aio.Server:
+        """Create and bind the client gRPC server (started later, once the roles are up)."""
         self._probe_bind("grpc.listen", self.cfg.grpc.listen)
         opts = [
             ("grpc.max_receive_message_length", self.cfg.grpc.max_message_bytes),
@@ -161,18 +171,28 @@ class Node:
         server = grpc.aio.server(options=opts)
         client_pb2_grpc.add_ClientApiServicer_to_server(api.ClientApiServicer(self), server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
-        reflection.enable_server_reflection(
-            [CLIENT_SERVICE, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME],
-            server,
-        )
         try:
             port = server.add_insecure_port(self.cfg.grpc.listen)
         except RuntimeError:
             port = 0
         if port == 0:
             raise StartupError(f"grpc.listen {self.cfg.grpc.listen}: cannot bind (address in use or not local)")
-        await server.start()
         return server
+
+    async def _start_roles(self) -> None:
+        """Construct and start the enabled, built roles in data-flow order (node/roles.py)."""
+        built = roles_mod.factories()
+        ctx = roles_mod.RoleContext(cfg=self.cfg, key=self.key, registry=self.metrics.registry)
+        for name in roles_mod.START_ORDER:
+            if not self.cfg.has_role(name) or name not in built:
+                continue
+            service = built[name](ctx)
+            try:
+                await service.start()
+            except RuntimeError as exc:
+                raise StartupError(f"{name}: {exc}") from None
+            self.roles[name] = service
+            ctx.started[name] = service
 
     async def _bind_admin(self) -> web.AppRunner:
         runner = web.AppRunner(admin.make_app(self.metrics, self.status), access_log=None)
@@ -200,6 +220,12 @@ class Node:
                 self.store = NodeStore.open(self.cfg.data_dir, chain_id=self.cfg.node.chain_id, node_id=self.key.address)
             except (RuntimeError, keys.KeyFileError) as exc:
                 raise StartupError(str(exc)) from None
+            await self._start_roles()
+            services = [CLIENT_SERVICE, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name]
+            for service in self.roles.values():
+                services += service.grpc_services(self.grpc_server)
+            reflection.enable_server_reflection(services + [reflection.SERVICE_NAME], self.grpc_server)
+            await self.grpc_server.start()
         except BaseException:
             await self._close()
             raise
@@ -244,6 +270,13 @@ class Node:
         if self.grpc_server is not None:
             await self.grpc_server.stop(self.cfg.node.shutdown_grace_s)
             self.grpc_server = None
+        for name in reversed(roles_mod.START_ORDER):
+            service = self.roles.pop(name, None)
+            if service is not None:
+                try:
+                    await service.stop()
+                except Exception:  # a failing role must not keep the others' stores open
+                    log.exception("role stop failed", extra={"role": name})
         if self.admin_runner is not None:
             await self.admin_runner.cleanup()
             self.admin_runner = None
