@@ -35,7 +35,7 @@ ADD, CANCEL, CROSS = 0, 1, 2
 
 
 # The stream's book grows to ~52 000 resting orders (70 % adds vs 20 % cancels), more than a
-# 10 MB slab holds; the benchmark core gets 65 536 order slots (a 12.6 MB arena) so that no
+# 10 MB slab holds; the benchmark core gets 65 536 order slots (a 12.6 MiB arena) so that no
 # operation is refused for capacity and both engines see the same book.
 ORDER_SLOTS = 65_536
 
