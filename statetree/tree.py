@@ -305,8 +305,13 @@ def _pairs_hash(pairs: list, bit_depth: int, _sha=sha256, _pre=NODE_PREFIX,
 
 
 def _make_bucket(leaves: list, bit_depth: int) -> tuple:
-    """Bucket slot ``(hash, leaves, count, enc)`` for 2..BUCKET_MAX leaf slots sorted by key."""
-    return (_subtree_hash(leaves, bit_depth), tuple(leaves), len(leaves),
+    """Bucket slot ``(hash, leaves, count, enc)`` for 2..BUCKET_MAX leaf slots sorted by key
+    (decoded buckets are sorted here too: a stored bucket out of order hashes wrongly
+    and fails its parent's check anyway)."""
+    pairs = [(int.from_bytes(lf[1], "big"), lf[0]) for lf in leaves]
+    if any(pairs[i][0] >= pairs[i + 1][0] for i in range(len(pairs) - 1)):
+        pairs.sort()
+    return (_pairs_hash(pairs, bit_depth), tuple(leaves), len(leaves),
             bytes((len(leaves),)) + b"".join([lf[-1] for lf in leaves]))
 
 
