@@ -149,6 +149,7 @@ class Poster:
         self.prune_every = prune_every
         self._pruned_at = 0
         self._reconciled = 0  # outbox batches up to here have been checked against the chain
+        self._waiting_at: int | None = None  # a batch refused as out of order while a lower one is in flight
         self._clock = clock
         self.halted: str | None = None
         self.tip: int | None = None  # last confirmed batch index; None until resumed
@@ -369,12 +370,15 @@ class Poster:
                 self._set_tip(self.tip)
                 index += 1
                 continue
+            if index == self._waiting_at and self._lower_in_flight(index):
+                break  # refused last time; nothing below has landed or expired since
             attempt = self._attempts.get(index, entry.attempts)
             try:
                 sub = await self.client.send_post_batch(entry.header, attempt)
             except sc.AnchorProgramError as exc:
                 if exc.code in SEQUENCING_CODES and self._lower_in_flight(index):
-                    break  # batch index-1 is not processed yet
+                    self._waiting_at = index  # a lower batch has not been processed yet
+                    break
                 raise
             except sc.AnchorClientError as exc:
                 if exc.kind != "already_posted":
@@ -416,6 +420,7 @@ class Poster:
         return entry
 
     def _drop(self, index: int) -> None:
+        self._waiting_at = None  # something below a refused batch changed: try it again
         self._in_flight.pop(index, None)
         self._last_broadcast.pop(index, None)
         self.metrics.in_flight.set(len(self._in_flight))

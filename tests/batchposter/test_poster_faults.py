@@ -94,6 +94,18 @@ async def test_a_dropped_transaction_is_rebroadcast_and_lands_without_a_resign(e
     assert env.posted_events() == [1]
 
 
+async def test_later_batches_wait_while_an_earlier_one_has_not_landed(env):
+    """Batch 1 is dropped; batch 2 is refused (index gap) while 1 is in flight: wait, never halt."""
+    env.fill_outbox(chain_of_batches(4))
+    env.rpc.faults.drop_transactions = 1
+    poster = env.poster(max_in_flight=4)
+    poster.start()
+    await poster.wait_confirmed(4, timeout_s=20)
+    assert poster.halted is None and sample(poster, "batchposter_failures_total", kind="program") == 0
+    assert env.posted_events() == [1, 2, 3, 4]
+    assert poster.outbox.get(1).attempts == 2 and poster.outbox.get(2).attempts == 1
+
+
 async def test_priority_fee_rises_per_resign_up_to_the_cap(env):
     fees = sc.FeePolicy(start_micro_lamports_per_cu=1_000, escalation_bps=20_000, cap_micro_lamports_per_cu=3_000)
     env.fill_outbox(chain_of_batches(1))
