@@ -20,6 +20,14 @@ fi
 
 PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
-.venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e '.[test,bench]'
+# The install is editable, so Python sources are live; only the packaging files and the
+# Cython sources need a reinstall.  Skip pip when none of them changed since the last one.
+stamp=.venv/.assetl2-install-stamp
+want=$(cat pyproject.toml setup.py $(find executor -name '*.pyx' -o -name '*.pxd' | sort) | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "install: pip install -e '.[test,bench]' (compiles the Cython core)" >&2
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -e '.[test,bench]'
+  echo "$want" > "$stamp"
+fi
 echo "install: ready (.venv/bin/assetl2)" >&2
