@@ -583,6 +583,23 @@ class BatchPosterService:
             await self.rpc.close()
         self.outbox.close()
 
+    def set_program(self, code_hash: bytes, proof_hash: bytes) -> None:
+        """A newly registered (code hash, proof hash) pair, named from the next batch on (DESIGN §6)."""
+        self._require_batcher().set_program(code_hash, proof_hash)
+
+    def status(self) -> dict:
+        """For the node's `/status` JSON (DESIGN §9)."""
+        last = self.outbox.last()
+        return {
+            "last_confirmed_batch": self.poster.tip,
+            "last_queued_batch": None if last is None else last.batch_index,
+            "backlog_batches": self.poster._backlog(),
+            "in_flight": len(self.poster._in_flight),
+            "next_height": None if self.batcher is None else self.batcher.next_height,
+            "open_blocks": None if self.batcher is None else self.batcher.open_blocks,
+            "halted": self.poster.halted,
+        }
+
     def feed_block(self, block: BlockRecord) -> list[ClosedBatch]:
         return self._queue(self._require_batcher().add_block(block))
 

@@ -89,6 +89,8 @@ async def anchored(program_elf, tmp_path):
 
 async def test_the_auditor_verifies_the_anchored_chain_and_state_proofs(anchored):
     env, chain, service = anchored
+    assert service.status() == {"last_confirmed_batch": 3, "last_queued_batch": 3, "backlog_batches": 0,
+                                "in_flight": 0, "next_height": BLOCKS + 1, "open_blocks": 0, "halted": None}
     report = await audit.verify_anchor(env.rpc.url, env.ledger.program_id)
     assert report.ok and report.problems == []
     assert (report.last_batch_index, report.last_height, report.batches_checked) == (3, 12, 3)
