@@ -108,6 +108,8 @@ if ((HOST_CA)) && compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null
   cp /usr/local/share/ca-certificates/*.crt "$ROOTFS/usr/local/share/ca-certificates/"
   chroot "$ROOTFS" update-ca-certificates >/dev/null 2>&1
 fi
+# What debootstrap unpacked before the dpkg excludes existed: translations, docs, caches.
+find "$ROOTFS/usr/share/locale" -mindepth 1 -maxdepth 1 ! -name locale.alias -exec rm -rf {} +
 rm -rf "$ROOTFS"/var/lib/apt/lists/* "$ROOTFS"/var/cache/apt/*.bin "$ROOTFS"/var/cache/apt/archives/*.deb \
        "$ROOTFS"/usr/share/doc/* "$ROOTFS"/usr/share/man/* "$ROOTFS"/usr/share/info/* "$ROOTFS"/var/log/*.log \
        "$ROOTFS"/debootstrap "$ROOTFS"/tmp/* "$ROOTFS"/root/.cache

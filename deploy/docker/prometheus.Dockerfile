@@ -8,6 +8,7 @@
 # editing it needs only `docker compose restart prometheus`).
 ARG BASE_IMAGE=assetl2/debian-base:bookworm
 FROM ${BASE_IMAGE}
+LABEL org.assetl2.component="prometheus"
 # The package's maintainer scripts create the prometheus user; policy-rc.d (in the local
 # base) keeps them from trying to start a service.  curl is for the healthcheck.
 RUN export DEBIAN_FRONTEND=noninteractive \

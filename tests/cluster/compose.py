@@ -5,7 +5,7 @@ containers, networks and volumes they created.  It drives ``docker compose`` (v2
 ``docker-compose`` (v1.29, Debian's package), whichever is installed, and ``docker`` itself
 for what compose cannot do (network partitions, a crash by SIGKILL from the host).
 
-Nodes are read from inside the compose network: ``docker compose exec nodeN assetl2-probe``
+Nodes are read from inside the compose network: ``docker exec <nodeN> assetl2-probe``
 (the image's own probe), so no test traffic leaves the containers' network or loopback.
 
 Every wait is bounded: each method takes a timeout and raises :class:`ComposeError` (with the
@@ -109,11 +109,25 @@ def build_base_image(log_path: Path, *, timeout: float = 900) -> None:
         raise ComposeError(f"base image build failed (exit {proc.returncode}); log {log_path}:\n{_tail(log_path)}")
 
 
+def builder_tag(tag: str) -> str:
+    """Tag of the builder stage kept beside ``tag`` (``assetl2/node:dev`` → ``assetl2/node-builder:dev``)."""
+    name, sep, version = tag.rpartition(":")
+    if not sep or "/" in version:
+        name, version = tag, "latest"
+    return f"{name}-builder:{version}"
+
+
 def build_node_image(tag: str, base: str, log_path: Path, *, timeout: float = 1200) -> float:
-    """``docker build`` the node image (the layer cache makes an unchanged tree quick); seconds taken."""
+    """``docker build`` the node image; seconds taken.
+
+    The layer cache makes an unchanged tree a matter of seconds and a code change only the
+    project install.  The builder stage's image (the dependency venv and build tools) is then
+    tagged ``<name>-builder``, so it stays the cache of the next build when earlier untagged
+    images are pruned.
+    """
     start = time.monotonic()
-    cmd = ["docker", "build", "-f", str(REPO / "deploy/docker/Dockerfile"),
-           "--build-arg", f"BASE_IMAGE={base}", "-t", tag, str(REPO)]
+    cmd = ["docker", "build", "-f", str(REPO / "deploy/docker/Dockerfile"), "--build-arg", f"BASE_IMAGE={base}",
+           "-t", tag, str(REPO)]
     with open(log_path, "ab") as log:
         try:
             proc = subprocess.run(cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, timeout=timeout)
@@ -121,7 +135,22 @@ def build_node_image(tag: str, base: str, log_path: Path, *, timeout: float = 12
             raise ComposeError(f"node image build timed out after {timeout:.0f}s (log: {log_path})") from exc
     if proc.returncode != 0:
         raise ComposeError(f"node image build failed (exit {proc.returncode}); log {log_path}:\n{_tail(log_path)}")
+    newest_builder = _run(["docker", "images", "-q", "--filter", "dangling=true",
+                           "--filter", "label=org.assetl2.component=node-builder"], timeout=60).stdout.split()
+    if newest_builder:                       # `docker images` lists the newest first
+        _run(["docker", "tag", newest_builder[0], builder_tag(tag)], timeout=60, check=False)
+    prune_superseded_images()
     return time.monotonic() - start
+
+
+def prune_superseded_images(older_than: str = "30m") -> None:
+    """Remove this project's untagged images (earlier builds) older than ``older_than``.
+
+    Only images labelled ``org.assetl2.component`` (set by deploy/docker/*Dockerfile) and
+    dangling are touched; the age limit leaves a build running in parallel alone.
+    """
+    _run(["docker", "image", "prune", "-f", "--filter", "label=org.assetl2.component",
+          "--filter", f"until={older_than}"], timeout=120, check=False)
 
 
 def _tail(path: Path, lines: int = 25) -> str:
@@ -184,6 +213,7 @@ class Cluster:
                 env[f"NODE{node}_{kind}_PORT"] = ""
         env.update(extra_env or {})
         self.env = env
+        self._ids: dict[str, str] = {}
 
     # -------------------------------------------------------------- raw commands
 
@@ -197,6 +227,7 @@ class Cluster:
     # -------------------------------------------------------------- lifecycle
 
     def up(self, services: Iterable[str] = NODES, *, timeout: float = 180) -> None:
+        self._ids.clear()
         self.compose("up", "-d", "--no-build", *services, timeout=timeout)
 
     def down(self, *, timeout: float = 180) -> None:
@@ -244,10 +275,15 @@ class Cluster:
     # -------------------------------------------------------------- inspection
 
     def container_id(self, service: str) -> str:
-        cid = self.compose("ps", "-q", service, timeout=60).stdout.strip()
-        if not cid:
-            raise ComposeError(f"{service}: no container in project {self.project}")
-        return cid.splitlines()[0]
+        """The service's container (kept across kill/stop/start/restart; looked up once)."""
+        if service not in self._ids:
+            cid = self.docker("ps", "-aq", "--no-trunc",
+                              "--filter", f"label=com.docker.compose.project={self.project}",
+                              "--filter", f"label=com.docker.compose.service={service}").stdout.split()
+            if len(cid) != 1:
+                raise ComposeError(f"{service}: expected one container in project {self.project}, found {cid}")
+            self._ids[service] = cid[0]
+        return self._ids[service]
 
     def inspect(self, service: str) -> dict:
         out = self.docker("inspect", self.container_id(service)).stdout
@@ -291,7 +327,8 @@ class Cluster:
     # -------------------------------------------------------------- talking to nodes
 
     def exec(self, service: str, *cmd: str, timeout: float = 30, check: bool = True) -> subprocess.CompletedProcess:
-        return self.compose("exec", "-T", service, *cmd, timeout=timeout, check=check)
+        """``docker exec`` in the service's container (what ``compose exec -T`` does, minus its start-up)."""
+        return self.docker("exec", self.container_id(service), *cmd, timeout=timeout, check=check)
 
     def probe(self, service: str, path: str = "/healthz", *, host: str = "127.0.0.1",
               probe_timeout: float = 2.0, timeout: float = 30) -> subprocess.CompletedProcess:

@@ -10,6 +10,8 @@ Environment:
   ASSETL2_DOCKER_TESTS=0       skip the docker tests
   BASE_IMAGE=<image>           build the node image on another base (it must exist locally)
   ASSETL2_TEST_IMAGE=<tag>     node image tag to build and run (default assetl2/node:dev)
+  ASSETL2_DOCKER_BUILD=reuse   run an existing node image as it is instead of building
+                               (faster when the code changed, but the cluster then runs old code)
 """
 from __future__ import annotations
 
@@ -55,7 +57,10 @@ def node_image(tmp_path_factory: pytest.TempPathFactory) -> str:
     elif not compose.image_exists(base):
         pytest.skip(f"BASE_IMAGE={base} is not present in the local engine (no registry to pull from)")
     tag = os.environ.get("ASSETL2_TEST_IMAGE", compose.NODE_IMAGE)
-    took = compose.build_node_image(tag, base, logs / "node.log")
-    print(f"\nnode image {tag} ready in {took:.0f}s ({compose.image_size_mb(tag):.0f} MB)", file=sys.stderr)
+    if os.environ.get("ASSETL2_DOCKER_BUILD", "always") == "reuse" and compose.image_exists(tag):
+        print(f"\nreusing {tag} as it is (ASSETL2_DOCKER_BUILD=reuse)", file=sys.stderr)
+    else:
+        took = compose.build_node_image(tag, base, logs / "node.log")
+        print(f"\nnode image {tag} ready in {took:.0f}s ({compose.image_size_mb(tag):.0f} MB)", file=sys.stderr)
     compose.reap_stale_projects()
     return tag
