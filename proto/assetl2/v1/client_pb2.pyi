@@ -129,7 +129,7 @@ class RoleStatus(_message.Message):
     def __init__(self, role: _Optional[str] = ..., enabled: _Optional[bool] = ..., implemented: _Optional[bool] = ..., ready: _Optional[bool] = ..., detail: _Optional[str] = ...) -> None: ...
 
 class NodeStatus(_message.Message):
-    __slots__ = ("node_id", "chain_id", "version", "roles", "height", "view", "epoch", "state_root", "last_decided_view", "peers_connected", "mempool_size", "last_posted_batch", "last_confirmed_batch", "ready")
+    __slots__ = ("node_id", "chain_id", "version", "roles", "height", "view", "epoch", "state_root", "last_decided_view", "peers_connected", "mempool_size", "last_posted_batch", "last_confirmed_batch", "ready", "decided_block_hash", "sequencer_detail", "state_divergence")
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
     CHAIN_ID_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
@@ -144,6 +144,9 @@ class NodeStatus(_message.Message):
     LAST_POSTED_BATCH_FIELD_NUMBER: _ClassVar[int]
     LAST_CONFIRMED_BATCH_FIELD_NUMBER: _ClassVar[int]
     READY_FIELD_NUMBER: _ClassVar[int]
+    DECIDED_BLOCK_HASH_FIELD_NUMBER: _ClassVar[int]
+    SEQUENCER_DETAIL_FIELD_NUMBER: _ClassVar[int]
+    STATE_DIVERGENCE_FIELD_NUMBER: _ClassVar[int]
     node_id: str
     chain_id: str
     version: str
@@ -158,4 +161,7 @@ class NodeStatus(_message.Message):
     last_posted_batch: int
     last_confirmed_batch: int
     ready: bool
-    def __init__(self, node_id: _Optional[str] = ..., chain_id: _Optional[str] = ..., version: _Optional[str] = ..., roles: _Optional[_Iterable[_Union[RoleStatus, _Mapping]]] = ..., height: _Optional[int] = ..., view: _Optional[int] = ..., epoch: _Optional[int] = ..., state_root: _Optional[bytes] = ..., last_decided_view: _Optional[int] = ..., peers_connected: _Optional[int] = ..., mempool_size: _Optional[int] = ..., last_posted_batch: _Optional[int] = ..., last_confirmed_batch: _Optional[int] = ..., ready: _Optional[bool] = ...) -> None: ...
+    decided_block_hash: bytes
+    sequencer_detail: str
+    state_divergence: bool
+    def __init__(self, node_id: _Optional[str] = ..., chain_id: _Optional[str] = ..., version: _Optional[str] = ..., roles: _Optional[_Iterable[_Union[RoleStatus, _Mapping]]] = ..., height: _Optional[int] = ..., view: _Optional[int] = ..., epoch: _Optional[int] = ..., state_root: _Optional[bytes] = ..., last_decided_view: _Optional[int] = ..., peers_connected: _Optional[int] = ..., mempool_size: _Optional[int] = ..., last_posted_batch: _Optional[int] = ..., last_confirmed_batch: _Optional[int] = ..., ready: _Optional[bool] = ..., decided_block_hash: _Optional[bytes] = ..., sequencer_detail: _Optional[str] = ..., state_divergence: _Optional[bool] = ...) -> None: ...

@@ -23,46 +23,33 @@ _sym_db = _symbol_database.Default()
 
 
 from proto.assetl2.v1 import tx_pb2 as proto_dot_assetl2_dot_v1_dot_tx__pb2
-from proto.assetl2.v1 import state_pb2 as proto_dot_assetl2_dot_v1_dot_state__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bproto/assetl2/v1/peer.proto\x12\nassetl2.v1\x1a\x19proto/assetl2/v1/tx.proto\x1a\x1cproto/assetl2/v1/state.proto\"m\n\x0cPeerEnvelope\x12\x0e\n\x06sender\x18\x01 \x01(\r\x12\x10\n\x08sequence\x18\x02 \x01(\x04\x12(\n\x07message\x18\x03 \x01(\x0b\x32\x17.assetl2.v1.PeerMessage\x12\x11\n\tsignature\x18\x04 \x01(\x0c\"\xb8\x02\n\x0bPeerMessage\x12(\n\x08proposal\x18\x01 \x01(\x0b\x32\x14.assetl2.v1.ProposalH\x00\x12 \n\x04vote\x18\x02 \x01(\x0b\x32\x10.assetl2.v1.VoteH\x00\x12/\n\x0ctimeout_vote\x18\x03 \x01(\x0b\x32\x17.assetl2.v1.TimeoutVoteH\x00\x12=\n\x13timeout_certificate\x18\x04 \x01(\x0b\x32\x1e.assetl2.v1.TimeoutCertificateH\x00\x12\x30\n\tview_sync\x18\x05 \x01(\x0b\x32\x1b.assetl2.v1.ViewSyncMessageH\x00\x12\x33\n\x0b\x61ttestation\x18\x06 \x01(\x0b\x32\x1c.assetl2.v1.StateAttestationH\x00\x42\x06\n\x04kind\"=\n\x07PeerAck\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\r\x12\x10\n\x08rejected\x18\x02 \x01(\r\x12\x0e\n\x06reason\x18\x03 \x01(\t\"v\n\x05\x42lock\x12\'\n\x06header\x18\x01 \x01(\x0b\x32\x17.assetl2.v1.BlockHeader\x12.\n\x07justify\x18\x02 \x01(\x0b\x32\x1d.assetl2.v1.QuorumCertificate\x12\x14\n\x0ctransactions\x18\x03 \x03(\x0c\"|\n\x08Proposal\x12 \n\x05\x62lock\x18\x01 \x01(\x0b\x32\x11.assetl2.v1.Block\x12;\n\x13timeout_certificate\x18\x02 \x01(\x0b\x32\x1e.assetl2.v1.TimeoutCertificate\x12\x11\n\tsignature\x18\x03 \x01(\x0c\"Z\n\x04Vote\x12\x0c\n\x04view\x18\x01 \x01(\x04\x12\x0e\n\x06height\x18\x02 \x01(\x04\x12\x12\n\nblock_hash\x18\x03 \x01(\x0c\x12\r\n\x05voter\x18\x04 \x01(\r\x12\x11\n\tsignature\x18\x05 \x01(\x0c\"m\n\x0bTimeoutVote\x12\x0c\n\x04view\x18\x01 \x01(\x04\x12.\n\x07high_qc\x18\x02 \x01(\x0b\x32\x1d.assetl2.v1.QuorumCertificate\x12\r\n\x05voter\x18\x03 \x01(\r\x12\x11\n\tsignature\x18\x04 \x01(\x0c\"\x94\x01\n\x12TimeoutCertificate\x12\x0c\n\x04view\x18\x01 \x01(\x04\x12\x15\n\rsigner_bitmap\x18\x02 \x01(\x0c\x12\x12\n\nsignatures\x18\x03 \x03(\x0c\x12\x15\n\rhigh_qc_views\x18\x04 \x03(\x04\x12.\n\x07high_qc\x18\x05 \x01(\x0b\x32\x1d.assetl2.v1.QuorumCertificate\"f\n\x0fViewSyncMessage\x12\x0c\n\x04view\x18\x01 \x01(\x04\x12\r\n\x05phase\x18\x02 \x01(\r\x12\x0e\n\x06sender\x18\x03 \x01(\r\x12\x13\n\x0b\x63\x65rtificate\x18\x04 \x01(\x0c\x12\x11\n\tsignature\x18\x05 \x01(\x0c\"\x83\x01\n\x10StateAttestation\x12\x0e\n\x06height\x18\x01 \x01(\x04\x12\x12\n\nstate_root\x18\x02 \x01(\x0c\x12\x13\n\x0btx_log_root\x18\x03 \x01(\x0c\x12\x13\n\x0btx_log_size\x18\x04 \x01(\x04\x12\x0e\n\x06signer\x18\x05 \x01(\r\x12\x11\n\tsignature\x18\x06 \x01(\x0c\"\x8b\x01\n\x10StateCertificate\x12\x0e\n\x06height\x18\x01 \x01(\x04\x12\x12\n\nstate_root\x18\x02 \x01(\x0c\x12\x13\n\x0btx_log_root\x18\x03 \x01(\x0c\x12\x13\n\x0btx_log_size\x18\x04 \x01(\x04\x12\x15\n\rsigner_bitmap\x18\x05 \x01(\x0c\x12\x12\n\nsignatures\x18\x06 \x03(\x0c\"a\n\x10TransactionBatch\x12*\n\x0ctransactions\x18\x01 \x03(\x0b\x32\x14.assetl2.v1.Envelope\x12\x0e\n\x06sender\x18\x02 \x01(\r\x12\x11\n\tsignature\x18\x03 \x01(\x0c\"=\n\x12\x46\x65tchBlocksRequest\x12\x13\n\x0b\x66rom_height\x18\x01 \x01(\x04\x12\x12\n\nmax_blocks\x18\x02 \x01(\r\"\x9b\x01\n\x0c\x44\x65\x63idedBlock\x12 \n\x05\x62lock\x18\x01 \x01(\x0b\x32\x11.assetl2.v1.Block\x12\x30\n\tcommit_qc\x18\x02 \x01(\x0b\x32\x1d.assetl2.v1.QuorumCertificate\x12\x37\n\x11state_certificate\x18\x03 \x01(\x0b\x32\x1c.assetl2.v1.StateCertificate\",\n\x1aGetStateCertificateRequest\x12\x0e\n\x06height\x18\x01 \x01(\x04\x32\xb7\x02\n\x07PeerApi\x12:\n\x07\x44\x65liver\x12\x18.assetl2.v1.PeerEnvelope\x1a\x13.assetl2.v1.PeerAck(\x01\x12H\n\x13\x46orwardTransactions\x12\x1c.assetl2.v1.TransactionBatch\x1a\x13.assetl2.v1.PeerAck\x12I\n\x0b\x46\x65tchBlocks\x12\x1e.assetl2.v1.FetchBlocksRequest\x1a\x18.assetl2.v1.DecidedBlock0\x01\x12[\n\x13GetStateCertificate\x12&.assetl2.v1.GetStateCertificateRequest\x1a\x1c.assetl2.v1.StateCertificateb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bproto/assetl2/v1/peer.proto\x12\nassetl2.v1\x1a\x19proto/assetl2/v1/tx.proto\"B\n\x0cPeerEnvelope\x12\x0e\n\x06sender\x18\x01 \x01(\r\x12\x0f\n\x07message\x18\x02 \x01(\x0c\x12\x11\n\tsignature\x18\x03 \x01(\x0c\"\xc8\x01\n\x0bPeerMessage\x12\x0e\n\x06sender\x18\x01 \x01(\r\x12\x0f\n\x07session\x18\x02 \x01(\x04\x12\x10\n\x08sequence\x18\x03 \x01(\x04\x12\x13\n\tconsensus\x18\x04 \x01(\x0cH\x00\x12\x34\n\x0ctransactions\x18\x05 \x01(\x0b\x32\x1c.assetl2.v1.TransactionBatchH\x00\x12\x33\n\x0b\x61ttestation\x18\x06 \x01(\x0b\x32\x1c.assetl2.v1.StateAttestationH\x00\x42\x06\n\x04kind\"=\n\x07PeerAck\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\r\x12\x10\n\x08rejected\x18\x02 \x01(\r\x12\x0e\n\x06reason\x18\x03 \x01(\t\">\n\x10TransactionBatch\x12*\n\x0ctransactions\x18\x01 \x03(\x0b\x32\x14.assetl2.v1.Envelope\"\x83\x01\n\x10StateAttestation\x12\x0e\n\x06height\x18\x01 \x01(\x04\x12\x12\n\nstate_root\x18\x02 \x01(\x0c\x12\x13\n\x0btx_log_root\x18\x03 \x01(\x0c\x12\x13\n\x0btx_log_size\x18\x04 \x01(\x04\x12\x0e\n\x06signer\x18\x05 \x01(\r\x12\x11\n\tsignature\x18\x06 \x01(\x0c\"\x8b\x01\n\x10StateCertificate\x12\x0e\n\x06height\x18\x01 \x01(\x04\x12\x12\n\nstate_root\x18\x02 \x01(\x0c\x12\x13\n\x0btx_log_root\x18\x03 \x01(\x0c\x12\x13\n\x0btx_log_size\x18\x04 \x01(\x04\x12\x15\n\rsigner_bitmap\x18\x05 \x01(\x0c\x12\x12\n\nsignatures\x18\x06 \x03(\x0c\"P\n\x12\x46\x65tchBlocksRequest\x12\x13\n\x0b\x66rom_height\x18\x01 \x01(\x04\x12\x12\n\nmax_blocks\x18\x02 \x01(\r\x12\x11\n\trequester\x18\x03 \x01(\r\"b\n\x0c\x44\x65\x63idedBlock\x12\x0e\n\x06height\x18\x01 \x01(\x04\x12\r\n\x05\x62lock\x18\x02 \x01(\x0c\x12\n\n\x02qc\x18\x03 \x01(\x0c\x12\x14\n\x0c\x63ommit_block\x18\x04 \x01(\x0c\x12\x11\n\tcommit_qc\x18\x05 \x01(\x0c\",\n\x1aGetStateCertificateRequest\x12\x0e\n\x06height\x18\x01 \x01(\x04\x32\xed\x01\n\x07PeerApi\x12:\n\x07\x44\x65liver\x12\x18.assetl2.v1.PeerEnvelope\x1a\x13.assetl2.v1.PeerAck(\x01\x12I\n\x0b\x46\x65tchBlocks\x12\x1e.assetl2.v1.FetchBlocksRequest\x1a\x18.assetl2.v1.DecidedBlock0\x01\x12[\n\x13GetStateCertificate\x12&.assetl2.v1.GetStateCertificateRequest\x1a\x1c.assetl2.v1.StateCertificateb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'proto.assetl2.v1.peer_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_PEERENVELOPE']._serialized_start=100
-  _globals['_PEERENVELOPE']._serialized_end=209
-  _globals['_PEERMESSAGE']._serialized_start=212
-  _globals['_PEERMESSAGE']._serialized_end=524
-  _globals['_PEERACK']._serialized_start=526
-  _globals['_PEERACK']._serialized_end=587
-  _globals['_BLOCK']._serialized_start=589
-  _globals['_BLOCK']._serialized_end=707
-  _globals['_PROPOSAL']._serialized_start=709
-  _globals['_PROPOSAL']._serialized_end=833
-  _globals['_VOTE']._serialized_start=835
-  _globals['_VOTE']._serialized_end=925
-  _globals['_TIMEOUTVOTE']._serialized_start=927
-  _globals['_TIMEOUTVOTE']._serialized_end=1036
-  _globals['_TIMEOUTCERTIFICATE']._serialized_start=1039
-  _globals['_TIMEOUTCERTIFICATE']._serialized_end=1187
-  _globals['_VIEWSYNCMESSAGE']._serialized_start=1189
-  _globals['_VIEWSYNCMESSAGE']._serialized_end=1291
-  _globals['_STATEATTESTATION']._serialized_start=1294
-  _globals['_STATEATTESTATION']._serialized_end=1425
-  _globals['_STATECERTIFICATE']._serialized_start=1428
-  _globals['_STATECERTIFICATE']._serialized_end=1567
-  _globals['_TRANSACTIONBATCH']._serialized_start=1569
-  _globals['_TRANSACTIONBATCH']._serialized_end=1666
-  _globals['_FETCHBLOCKSREQUEST']._serialized_start=1668
-  _globals['_FETCHBLOCKSREQUEST']._serialized_end=1729
-  _globals['_DECIDEDBLOCK']._serialized_start=1732
-  _globals['_DECIDEDBLOCK']._serialized_end=1887
-  _globals['_GETSTATECERTIFICATEREQUEST']._serialized_start=1889
-  _globals['_GETSTATECERTIFICATEREQUEST']._serialized_end=1933
-  _globals['_PEERAPI']._serialized_start=1936
-  _globals['_PEERAPI']._serialized_end=2247
+  _globals['_PEERENVELOPE']._serialized_start=70
+  _globals['_PEERENVELOPE']._serialized_end=136
+  _globals['_PEERMESSAGE']._serialized_start=139
+  _globals['_PEERMESSAGE']._serialized_end=339
+  _globals['_PEERACK']._serialized_start=341
+  _globals['_PEERACK']._serialized_end=402
+  _globals['_TRANSACTIONBATCH']._serialized_start=404
+  _globals['_TRANSACTIONBATCH']._serialized_end=466
+  _globals['_STATEATTESTATION']._serialized_start=469
+  _globals['_STATEATTESTATION']._serialized_end=600
+  _globals['_STATECERTIFICATE']._serialized_start=603
+  _globals['_STATECERTIFICATE']._serialized_end=742
+  _globals['_FETCHBLOCKSREQUEST']._serialized_start=744
+  _globals['_FETCHBLOCKSREQUEST']._serialized_end=824
+  _globals['_DECIDEDBLOCK']._serialized_start=826
+  _globals['_DECIDEDBLOCK']._serialized_end=924
+  _globals['_GETSTATECERTIFICATEREQUEST']._serialized_start=926
+  _globals['_GETSTATECERTIFICATEREQUEST']._serialized_end=970
+  _globals['_PEERAPI']._serialized_start=973
+  _globals['_PEERAPI']._serialized_end=1210
 # @@protoc_insertion_point(module_scope)

@@ -39,11 +39,6 @@ class PeerApiStub:
                 request_serializer=proto_dot_assetl2_dot_v1_dot_peer__pb2.PeerEnvelope.SerializeToString,
                 response_deserializer=proto_dot_assetl2_dot_v1_dot_peer__pb2.PeerAck.FromString,
                 _registered_method=True)
-        self.ForwardTransactions = channel.unary_unary(
-                '/assetl2.v1.PeerApi/ForwardTransactions',
-                request_serializer=proto_dot_assetl2_dot_v1_dot_peer__pb2.TransactionBatch.SerializeToString,
-                response_deserializer=proto_dot_assetl2_dot_v1_dot_peer__pb2.PeerAck.FromString,
-                _registered_method=True)
         self.FetchBlocks = channel.unary_stream(
                 '/assetl2.v1.PeerApi/FetchBlocks',
                 request_serializer=proto_dot_assetl2_dot_v1_dot_peer__pb2.FetchBlocksRequest.SerializeToString,
@@ -60,28 +55,22 @@ class PeerApiServicer:
     """Missing associated documentation comment in .proto file."""
 
     def Deliver(self, request_iterator, context):
-        """Consensus traffic: proposals, votes, timeout votes, view sync, attestations.
-        """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def ForwardTransactions(self, request, context):
-        """Transaction gossip / forwarding to upcoming leaders.
+        """Everything pushed between members: consensus frames, transaction gossip, attestations.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def FetchBlocks(self, request, context):
-        """Catch-up: decided blocks with their certificates, in height order.
+        """Catch-up: decided blocks with their certificates, in height order from from_height.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetStateCertificate(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """The state certificate (2f+1 execution attestations) of one height, if this node has it.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -92,11 +81,6 @@ def add_PeerApiServicer_to_server(servicer, server):
             'Deliver': grpc.stream_unary_rpc_method_handler(
                     servicer.Deliver,
                     request_deserializer=proto_dot_assetl2_dot_v1_dot_peer__pb2.PeerEnvelope.FromString,
-                    response_serializer=proto_dot_assetl2_dot_v1_dot_peer__pb2.PeerAck.SerializeToString,
-            ),
-            'ForwardTransactions': grpc.unary_unary_rpc_method_handler(
-                    servicer.ForwardTransactions,
-                    request_deserializer=proto_dot_assetl2_dot_v1_dot_peer__pb2.TransactionBatch.FromString,
                     response_serializer=proto_dot_assetl2_dot_v1_dot_peer__pb2.PeerAck.SerializeToString,
             ),
             'FetchBlocks': grpc.unary_stream_rpc_method_handler(
@@ -136,33 +120,6 @@ class PeerApi:
             target,
             '/assetl2.v1.PeerApi/Deliver',
             proto_dot_assetl2_dot_v1_dot_peer__pb2.PeerEnvelope.SerializeToString,
-            proto_dot_assetl2_dot_v1_dot_peer__pb2.PeerAck.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def ForwardTransactions(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/assetl2.v1.PeerApi/ForwardTransactions',
-            proto_dot_assetl2_dot_v1_dot_peer__pb2.TransactionBatch.SerializeToString,
             proto_dot_assetl2_dot_v1_dot_peer__pb2.PeerAck.FromString,
             options,
             channel_credentials,
