@@ -28,6 +28,14 @@ class ErrorCode(IntEnum):
     INTERNAL = 1
     BAD_ARGUMENT = 2
     OVERFLOW = 3
+    # transaction envelope and replay protection (DESIGN §4), checked by the block executor
+    TX_TOO_LARGE = 10
+    TX_MALFORMED = 11
+    BAD_SIGNATURE = 12
+    WRONG_CHAIN = 13
+    TX_EXPIRED = 14
+    TX_VALIDITY_TOO_LONG = 15
+    TX_DUPLICATE = 16
 
     # -- slab and matching core (1000..1999) -----------------------------------------------
     UNKNOWN_INSTRUMENT = 1001
@@ -84,6 +92,13 @@ _MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.INTERNAL: "internal invariant violated; report this with the block height",
     ErrorCode.BAD_ARGUMENT: "an argument is malformed; check the transaction fields",
     ErrorCode.OVERFLOW: "an amount is outside the 64/128-bit bounds of EXCHANGE §1; use smaller sizes",
+    ErrorCode.TX_TOO_LARGE: "the signed transaction is larger than the node accepts; split it or send less data",
+    ErrorCode.TX_MALFORMED: "the transaction does not decode as an Envelope/Payload with a body; rebuild it with the SDK",
+    ErrorCode.BAD_SIGNATURE: "the signature does not verify for the signer over this chain id and payload; re-sign it",
+    ErrorCode.WRONG_CHAIN: "the transaction was signed for another chain id; sign it for this chain",
+    ErrorCode.TX_EXPIRED: "valid_until_ms is before the block time; re-sign with a later expiry",
+    ErrorCode.TX_VALIDITY_TOO_LONG: "valid_until_ms is more than 10 minutes ahead of the block time; choose a nearer expiry",
+    ErrorCode.TX_DUPLICATE: "this exact transaction was already executed; change client_nonce to send it again",
     ErrorCode.UNKNOWN_INSTRUMENT: "no such instrument on this slab; list the slab's instruments",
     ErrorCode.PRICE_NOT_TICK_ALIGNED: "price is not a multiple of the instrument tick; round it to the tick",
     ErrorCode.QTY_NOT_LOT_ALIGNED: "quantity is not a multiple of the instrument lot; round it to the lot",
