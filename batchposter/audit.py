@@ -225,6 +225,10 @@ def check_proof(claim: ProofClaim, config: abi.ConfigAccount, batches: dict[int,
     if not covering:
         if claim.height == config.last_height and config.last_batch_index:
             root, index = config.last_state_root, config.last_batch_index
+        elif claim.height <= config.last_height:
+            return ProofCheck(False, f"the batch account covering height {claim.height} was closed (close_batch) "
+                              "or not read (--from-index); its root is only in the BatchPosted event of its "
+                              "posting transaction", inclusion, claim.height)
         else:
             return ProofCheck(False, f"no anchored batch covers height {claim.height} "
                               f"(anchored up to height {config.last_height})", inclusion, claim.height)

@@ -184,3 +184,18 @@ async def test_a_restarted_service_resumes_at_the_next_height_and_anchors_a_hear
     assert env.batch_account(5).state_root == chain.tree.root(16)
     report = await audit.verify_anchor(env.rpc.url, env.ledger.program_id)
     assert report.ok and report.last_batch_index == 5 and report.last_height == 16
+
+
+async def test_closed_batch_accounts_are_reported_and_the_rest_still_verifies(anchored):
+    env, chain, _ = anchored
+    from batchposter import svm_deploy
+
+    authority = env.ledger.upgrade_authority
+    svm_deploy.send(env.ledger.svm, authority,
+                    [abi.close_batch_ix(env.ledger.program_id, authority.pubkey(), 1, authority.pubkey())])
+    report = await audit.verify_anchor(env.rpc.url, env.ledger.program_id,
+                                       proof=audit.ProofClaim.from_tree(chain.tree, vault(25), 8))
+    assert report.ok and report.batches_closed == [1] and report.batches_checked == 2
+    closed = audit.ProofClaim.from_tree(chain.tree, vault(5), 4)  # batch 1 ends at height 4
+    report = await audit.verify_anchor(env.rpc.url, env.ledger.program_id, proof=closed)
+    assert report.chain_ok and not report.proof.ok and "closed" in report.proof.detail
