@@ -489,8 +489,20 @@ class AmmSlab:
         except _Reject as r:
             return ReserveResult(r.code)
 
+    def accounts_free(self) -> int:
+        """Account slots left (a first ``set_collateral`` for a new user needs one)."""
+        return self.layout.accounts - self._h(_H_N_ACCOUNTS)
+
+    def check_commit(self, hold_id: int, *, now_ms: int, fee_cap_maker_bps: int | None = None,
+                     fee_cap_taker_bps: int | None = None) -> CommitResult:
+        """Every check of ``commit`` without writing: ``ok`` means the commit will succeed at
+        ``now_ms``, and the result carries the cash deltas it will report, so the router can
+        check a whole multi-slab commit before mutating any slab (EXCHANGE §2 flow 2)."""
+        return self.commit(hold_id, now_ms=now_ms, fee_cap_maker_bps=fee_cap_maker_bps,
+                           fee_cap_taker_bps=fee_cap_taker_bps, _dry_run=True)
+
     def commit(self, hold_id: int, *, now_ms: int, fee_cap_maker_bps: int | None = None,
-               fee_cap_taker_bps: int | None = None) -> CommitResult:
+               fee_cap_taker_bps: int | None = None, _dry_run: bool = False) -> CommitResult:
         """Fill the hold at its captured price (S9), at most once (F3), then move the reserves
         by its quantity along the curve from their current state.
 
@@ -551,6 +563,14 @@ class AmmSlab:
             p_acct[_A_FEES_EARNED] = check_i64(p_acct[_A_FEES_EARNED] + fee)
             fee_pool = check_i64(self._h(_H_FEE_POOL) + tax)
             seq = self._h(_H_TRADE_SEQ) + 1
+            if _dry_run:
+                return CommitResult(
+                    hold_id=hold_id, filled_qty=q,
+                    fills=(Fill(maker_order_id=0, maker_user=POOL_USER, taker_user=user,
+                                price_e6=px, qty_lots=q, maker_fee_atoms=-fee,
+                                taker_fee_atoms=fee),),
+                    cash_deltas=(CashDelta(POOL_USER, p_cash), CashDelta(user, t_cash)),
+                    fee_pool_delta_atoms=tax, arg_tax_atoms=tax)
             # ---- apply (nothing below rejects)
             self._free_hold(slot, hold)
             self._hset(_H_X, nx)

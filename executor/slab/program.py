@@ -144,6 +144,8 @@ class Slab:
         self.ledger.bind(self.core, list(self._static), config.kill_band_bps, layout.positions)
         self.ledger.bind_results(Fill, TradePrint, CashDelta)
         self._accounts: dict[int, int] = {}
+        self._collateral_override: tuple | None = None   # preview_place only
+        self._dry_run = False                              # preview_place only
         self._positions: dict[tuple[int, int], int] = {}
         self._user_positions: dict[int, list[tuple[int, int]]] = {}
         if _load:
@@ -251,6 +253,18 @@ class Slab:
         return self._get(_INSTR, self._ioff(instr))
 
     def _account(self, user: int) -> list:
+        ov = self._collateral_override
+        if ov is not None and ov[0] == user:
+            slot = self._accounts.get(user)
+            if slot is None:      # preview of a first touch: a fresh account (REG by default)
+                acct = [0] * ACCOUNT_WORDS
+                acct[_A_USER], acct[_A_IN_USE], acct[_A_CLASS] = user, 1, ov[2]
+            else:
+                acct = self._get(_ACCOUNT, self._aoff(slot))
+                if ov[2] is not None:
+                    acct[_A_CLASS] = ov[2]
+            acct[_A_COLLATERAL] = ov[1]
+            return acct
         slot = self._accounts.get(user)
         if slot is None:
             raise _Reject(E.UNKNOWN_ACCOUNT)
@@ -595,6 +609,8 @@ class Slab:
             # a resting order's owner gets its position record now, so fills never allocate
             extra = [(user, instrument)] if rests else []
             self._need_position_slots(list(priced.positions) + extra)
+            if self._dry_run:
+                return PlaceResult(filled_qty=filled)
             seq0 = self.core.trade_seq
             pending = acct[_A_CLASS] == REG
             rc = self.core.place(instrument, user, side, price_e6, qty_lots, tif, pending, now_ms)
@@ -869,6 +885,135 @@ class Slab:
             if exc.code != E.OVERFLOW:
                 raise
             return FundingResult(exc.code, instrument=instrument)
+
+    # ------------------------------------------------------------------ router previews
+    # Side-effect-free twins of place/reserve/commit, so the router can check a whole
+    # multi-slab transaction before it mutates any slab (EXCHANGE §2 flow 2 "atomic across
+    # slabs"; slabs are not journaled, the router's records are).
+
+    def accounts_free(self) -> int:
+        """Account slots left (a first ``set_collateral`` for a new user needs one)."""
+        return self.layout.accounts - self._hget(_SH_N_ACCOUNTS)
+
+    def preview_place(self, user: int, instrument: int, side: int, price_e6: int,
+                      qty_lots: int, *, tif: int = GTC, now_ms: int, reduce_only: bool = False,
+                      fee_cap_taker_bps: int | None = None, collateral_atoms: int,
+                      maker_class: int | None = None) -> PlaceResult:
+        """``place_order`` as if ``set_collateral(user, collateral_atoms, maker_class)`` had
+        run first (the account may not exist yet); checks only, the arena is not written.
+        ``ok`` means that pair of calls will succeed."""
+        if user not in self._accounts and self.accounts_free() <= 0:
+            return PlaceResult(E.POOL_FULL_ACCOUNTS)
+        if not 0 < user <= I64_MAX or not 0 <= collateral_atoms <= I64_MAX:
+            return PlaceResult(E.BAD_ARGUMENT)
+        if maker_class not in (None, REG, DLP):
+            return PlaceResult(E.BAD_ARGUMENT)
+        self._collateral_override = (user, collateral_atoms,
+                                     REG if maker_class is None and user not in self._accounts
+                                     else maker_class)
+        self._dry_run = True
+        try:
+            return self.place_order(user, instrument, side, price_e6, qty_lots, tif=tif,
+                                    now_ms=now_ms, reduce_only=reduce_only,
+                                    fee_cap_taker_bps=fee_cap_taker_bps)
+        finally:
+            self._collateral_override = None
+            self._dry_run = False
+
+    def quote(self, user: int, instrument: int, side: int, qty_lots: int, limit_px_e6: int,
+              *, now_ms: int, ttl_ms: int) -> ReserveResult:
+        """What ``reserve`` would hold now (``hold_id == 0``), with no state change: the
+        router's smart order routing asks every slab before reserving on any (EXCHANGE §2).
+        Same checks as ``reserve`` except that the account may not exist yet."""
+        try:
+            self._check_time(now_ms)
+            if not isinstance(instrument, int) or not 0 <= instrument < len(self._static):
+                raise _Reject(E.UNKNOWN_INSTRUMENT)
+            tick, lot, min_size, cs, heartbeat_ms = self._static[instrument]
+            if user not in self._accounts and self.accounts_free() <= 0:
+                raise _Reject(E.POOL_FULL_ACCOUNTS)
+            if side not in (BUY, SELL):
+                raise _Reject(E.BAD_SIDE)
+            if qty_lots <= 0:
+                raise _Reject(E.QTY_NOT_POSITIVE)
+            if limit_px_e6 <= 0:
+                raise _Reject(E.PRICE_NOT_POSITIVE)
+            if limit_px_e6 % tick:
+                raise _Reject(E.PRICE_NOT_TICK_ALIGNED)
+            if qty_lots % lot:
+                raise _Reject(E.QTY_NOT_LOT_ALIGNED)
+            if qty_lots < min_size:
+                raise _Reject(E.BELOW_MIN_SIZE)
+            if not 0 < ttl_ms <= CAP_TTL_MS_MAX:
+                raise _Reject(E.BAD_ARGUMENT)
+            self._oracle_now(instrument, heartbeat_ms, now_ms)
+            if qty_lots > I64_MAX or limit_px_e6 > I64_MAX:
+                raise _Reject(E.OVERFLOW)
+            rc = self.core.preview_reserve(instrument, user, side, qty_lots, limit_px_e6)
+            if rc < 0:
+                raise _Reject(E(-rc))
+            slices = tuple((m, q, p) for m, _acct, p, q, _c in self.core.fills())
+            held = sum(q for _m, q, _p in slices)
+            pq = sum(q * p for _m, q, p in slices)
+            n_up = sum(notional(q, p, cs, round_up=True) for _m, q, p in slices)
+            vwap = -(-pq // held) if side == BUY else pq // held
+            cfg = self.config
+            max_charge = (bps_of(n_up, cfg.taker_fee_bps, round_up=True)
+                          + bps_of(n_up, cfg.arg_tax_bps, round_up=True)
+                          + bps_of(n_up, cfg.imr_bps, round_up=True))
+            return ReserveResult(held_qty=held, vwap_px_e6=vwap,
+                                 worst_px_e6=max(p for _m, _q, p in slices) if side == BUY
+                                 else min(p for _m, _q, p in slices),
+                                 max_charge_atoms=max_charge, expiry_ms=now_ms + ttl_ms,
+                                 slices=slices)
+        except _Reject as r:
+            return ReserveResult(r.code)
+        except ExecutorError as exc:
+            if exc.code != E.OVERFLOW:
+                raise
+            return ReserveResult(exc.code)
+
+    def check_commit(self, hold_id: int, *, now_ms: int, fee_cap_maker_bps: int | None = None,
+                     fee_cap_taker_bps: int | None = None) -> CommitResult:
+        """Every check of ``commit`` without writing (the Python rules): ``ok`` means the
+        commit will succeed at ``now_ms``; ``cash_deltas``/``fills``/``fee_pool_delta_atoms``
+        are what it will report, so the router can check its caps first (P6/P7)."""
+        cfg = self.config
+        mcap = cfg.fee_cap_maker_bps if fee_cap_maker_bps is None else fee_cap_maker_bps
+        tcap = cfg.fee_cap_taker_bps if fee_cap_taker_bps is None else fee_cap_taker_bps
+        try:
+            self._check_time(now_ms)
+            hold = self.core.reservation(hold_id)
+            if hold is None:
+                rc = self.core.commit(hold_id, now_ms)  # no such open hold: a code, no write
+                raise _Reject(E(-rc) if rc < 0 else E.INTERNAL)
+            user, instr, side, expiry_ms, oracle_at_reserve = (hold[1], hold[2], hold[3],
+                                                               hold[7], hold[8])
+            if now_ms > expiry_ms:
+                raise _Reject(E.RESERVATION_EXPIRED)
+            oracle = self._oracle_now(instr, self._static[instr][4], now_ms)
+            if abs(oracle - oracle_at_reserve) * 10_000 > cfg.kill_band_bps * oracle_at_reserve:
+                raise _Reject(E.KILL_BAND)
+            if cfg.maker_fee_bps > mcap or cfg.taker_fee_bps > tcap:
+                raise _Reject(E.FEE_CAP_EXCEEDED)
+            self._need_position_slots([(user, instr)])
+            ins = self._instrument(instr)
+            raw = []
+            for maker_id, q, px in hold[12]:
+                o = self.core.order(maker_id)
+                raw.append((maker_id, o[1], px, q, o[8]))
+            priced = self._price_fills(instr, ins, user, side, raw, now_ms)
+            self._check_taker_margin(user, priced)
+            return CommitResult(
+                hold_id=hold_id, filled_qty=hold[6], fills=tuple(priced.fills),
+                cash_deltas=tuple(CashDelta(u, d) for u, d in sorted(priced.cash.items())),
+                fee_pool_delta_atoms=priced.fee_pool, arg_tax_atoms=priced.arg_tax)
+        except _Reject as r:
+            return CommitResult(r.code, hold_id=hold_id)
+        except ExecutorError as exc:
+            if exc.code != E.OVERFLOW:
+                raise
+            return CommitResult(exc.code, hold_id=hold_id)
 
     # ------------------------------------------------------------------ reads
     def best_bid(self, instrument: int):
