@@ -41,6 +41,21 @@ def oracle_number(config: Config, oracle_id: str) -> int:
     return [o.oracle_id for o in config.oracles].index(oracle_id) + 1
 
 
+def local_instrument(config: Config, slab: int, instrument: int) -> int:
+    """The slab-local index of wire instrument ``instrument`` on wire slab ``slab``.
+
+    Raises LookupError naming what is unknown (a client's wrong id, not a program fault)."""
+    if not 1 <= slab <= len(config.slabs):
+        raise LookupError(f"no slab {slab}; slabs are 1..{len(config.slabs)}")
+    if not 1 <= instrument <= len(config.instruments):
+        raise LookupError(f"no instrument {instrument}; instruments are 1..{len(config.instruments)}")
+    symbol = config.instruments[instrument - 1].symbol
+    listed = config.slabs[slab - 1].instruments
+    if symbol not in listed:
+        raise LookupError(f"slab {slab} does not list instrument {instrument} ({symbol})")
+    return listed.index(symbol)
+
+
 def book_slab_config(config: Config, slab_id: str) -> SlabConfig:
     """The book slab's configuration from its compiled ``SLAB`` block (seed 000 §1).
 

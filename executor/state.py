@@ -117,3 +117,20 @@ class ExecState:
             self._cache.pop(key, None)
         self._dirty.clear()
         self._journal.clear()
+
+
+@dataclass(frozen=True)
+class Raw:
+    """A record that is its own bytes (indexes and counters the executor keeps in state)."""
+
+    data: bytes
+
+    def encode(self) -> bytes:
+        return self.data
+
+    @classmethod
+    def decode(cls, raw: bytes) -> "Raw":
+        return cls(raw)
+
+
+RAW = Table("meta", Raw)

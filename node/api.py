@@ -60,10 +60,15 @@ class ClientApiServicer(client_pb2_grpc.ClientApiServicer):
         self._backend = backend
 
     async def _call(self, context: grpc.aio.ServicerContext, coro):
+        """Await a backend read; map its failures to gRPC statuses with the cause as details."""
         try:
             return await coro
         except RoleUnavailable as err:
             await context.abort(grpc.StatusCode.UNIMPLEMENTED, str(err))
+        except LookupError as err:
+            await context.abort(grpc.StatusCode.NOT_FOUND, str(err).strip("'\""))
+        except ValueError as err:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(err))
 
     async def SubmitTransaction(self, request, context):
         try:

@@ -95,7 +95,7 @@ def setting(default: Any, doc: str, check: Callable[[Any], str | None] | None = 
 class NodeSection:
     """Identity, storage and which roles this process plays (DESIGN §1)."""
 
-    chain_id: str = setting("assetl2-local", "Chain id; signed into every transaction (DESIGN §4).", check_chain_id)
+    chain_id: str = setting("assetl2-devnet-1", "Chain id; signed into every transaction (DESIGN §4).", check_chain_id)
     data_dir: str = setting("./data/node0", "Directory for the node's LevelDB stores; relative paths are relative to the config file.")
     key_file: str = setting("node-key.json", "ed25519 node key in Solana's JSON keypair format (mode 0600); relative to data_dir.")
     roles: list[str] = setting(list(ROLES), "Roles this node plays: any of sequencer, executor, batchposter.", check_roles)
@@ -131,6 +131,14 @@ class PeerSection:
 
 
 @dataclass(frozen=True)
+class ExecutorSection:
+    """The executor role: which exchange it runs from genesis (DESIGN §6, issue 5)."""
+
+    genesis_curve: str = setting("", "CurveScript file of the exchange; empty: the packaged devnet example. Relative to the config file.")
+    genesis_toml: str = setting("", "Genesis TOML (chain id, funded accounts, prices); empty: the packaged devnet example. Its chain_id must equal node.chain_id.")
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole node configuration; ``path`` is the file it came from (None: defaults)."""
 
@@ -138,6 +146,7 @@ class Config:
     grpc: GrpcSection = field(default_factory=GrpcSection)
     admin: AdminSection = field(default_factory=AdminSection)
     peer: PeerSection = field(default_factory=PeerSection)
+    executor: ExecutorSection = field(default_factory=ExecutorSection)
     path: Path | None = None
 
     @property
@@ -151,6 +160,10 @@ class Config:
     @property
     def key_path(self) -> Path:
         return (self.data_dir / self.node.key_file).resolve()
+
+    def resolve(self, path: str) -> Path:
+        """A path from the config, relative to the config file's folder."""
+        return (self.base_dir / path).resolve()
 
     def has_role(self, role: str) -> bool:
         return role in self.node.roles

@@ -45,7 +45,7 @@ class NodeProc:
             self.proc.wait(timeout=10)
 
 
-def write_config(tmp: Path, *, chain_id: str = "assetl2-test", extra: str = "") -> tuple[Path, str, str]:
+def write_config(tmp: Path, *, chain_id: str = "assetl2-devnet-1", extra: str = "") -> tuple[Path, str, str]:
     grpc_addr = f"127.0.0.1:{free_port()}"
     admin_addr = f"127.0.0.1:{free_port()}"
     peer_addr = f"127.0.0.1:{free_port()}"

@@ -44,7 +44,7 @@ def test_http_endpoints(node):
     code, _ = node.http("/readyz")
     assert code == 200
     status = node.status()
-    assert status["chain_id"] == "assetl2-test"
+    assert status["chain_id"] == "assetl2-devnet-1"
     assert {r["role"] for r in status["roles"]} == {"sequencer", "executor", "batchposter"}
     assert all(not r["implemented"] for r in status["roles"])
     code, body = node.http("/metrics")
@@ -56,7 +56,7 @@ def test_http_endpoints(node):
 
 
 def test_submit_stream_answers_unimplemented_per_message(node):
-    payloads = [tx_pb2.Payload(chain_id="assetl2-test", client_nonce=i,
+    payloads = [tx_pb2.Payload(chain_id="assetl2-devnet-1", client_nonce=i,
                                cancel_hold=tx_pb2.CancelHold(route_id=i)).SerializeToString() for i in range(5)]
     envelopes = [tx_pb2.Envelope(payload=p, signer=b"\x01" * 32, signature=b"\x02" * 64) for p in payloads]
     with grpc.insecure_channel(node.grpc) as ch:
@@ -80,7 +80,7 @@ def test_state_reads_answer_unimplemented_naming_the_role(node):
         with pytest.raises(grpc.RpcError) as info:
             stub.GetBatch(client_pb2.GetBatchRequest(latest=True), timeout=5)
         assert "batchposter" in info.value.details()
-        assert stub.GetStatus(client_pb2.GetStatusRequest(), timeout=5).chain_id == "assetl2-test"
+        assert stub.GetStatus(client_pb2.GetStatusRequest(), timeout=5).chain_id == "assetl2-devnet-1"
 
 
 def test_sigterm_exits_zero_quickly_and_closes_stores(tmp_path):
