@@ -10,6 +10,8 @@ TOML schema (``examples/devnet-genesis.toml`` is annotated)::
 
     chain_id = "assetl2-devnet-1"     # required: 1-64 of A-Z, a-z, 0-9, '-', '_', '.'  (= node config)
     dev_faucet_enabled = true         # optional, default false
+    governance = ["<base58>", ...]    # optional: keys that may register/upgrade slabs (P10)
+    bridge_relayers = ["<base58>"]    # optional: keys that may credit bridge deposits
     [[accounts]]                      # zero or more
     pubkey = "<base58 ed25519>"       # unique
     amount_atoms = 1_000_000_000      # 1 .. 2^64-1; the sum must not exceed vault_cap_atoms
@@ -39,7 +41,7 @@ from executor.curvescript.schema import U64_MAX
 GENESIS_FORMAT = "assetl2/genesis/v1"
 #: the same alphabet as ``node.config.check_chain_id`` (ASCII only): the ids must interoperate
 CHAIN_ID_RE = r"^[A-Za-z0-9._-]{1,64}$"
-_TOP_KEYS = ("chain_id", "dev_faucet_enabled", "accounts", "oracles", "prices")
+_TOP_KEYS = ("chain_id", "dev_faucet_enabled", "governance", "bridge_relayers", "accounts", "oracles", "prices")
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,8 @@ class Genesis:
     oracles: tuple[GenesisOracle, ...]        # sorted by oracle_id
     prices: tuple[GenesisPrice, ...]          # sorted by instrument, one per instrument
     dev_faucet_enabled: bool
+    governance: tuple[bytes, ...] = ()        # sorted keys allowed to register/upgrade slabs (P10)
+    bridge_relayers: tuple[bytes, ...] = ()   # sorted keys allowed to credit bridge deposits
 
     def canonical_bytes(self) -> bytes:
         return canonical_json({
@@ -101,6 +105,8 @@ class Genesis:
             "oracles": [{"oracle_id": o.oracle_id, "feeders": [f.hex() for f in o.feeders]} for o in self.oracles],
             "prices": [{"instrument": p.instrument, "price_e6": p.price_e6} for p in self.prices],
             "dev_faucet_enabled": self.dev_faucet_enabled,
+            "governance": [k.hex() for k in self.governance],
+            "bridge_relayers": [k.hex() for k in self.bridge_relayers],
         })
 
     @property
@@ -133,6 +139,25 @@ def validate_genesis(doc: dict[str, Any], compiled: Compiled, source_name: str =
     faucet = doc.get("dev_faucet_enabled", False)
     if not isinstance(faucet, bool):
         bad("dev_faucet_enabled", f"must be true or false, got {faucet!r}")
+
+    def key_list(name: str) -> tuple[bytes, ...]:
+        raw = doc.get(name, [])
+        if not isinstance(raw, list):
+            bad(name, "must be an array of base58 public keys")
+            return ()
+        out: list[bytes] = []
+        for j, text in enumerate(raw):
+            k = decode_pubkey(text) if isinstance(text, str) else None
+            if k is None:
+                bad(f"{name}[{j}]", f"{text!r} is not a base58 ed25519 public key")
+            elif k in out:
+                bad(f"{name}[{j}]", f"{text} listed twice")
+            else:
+                out.append(k)
+        return tuple(sorted(out))
+
+    governance = key_list("governance")
+    bridge_relayers = key_list("bridge_relayers")
 
     accounts: dict[bytes, GenesisAccount] = {}
     raw_accounts = doc.get("accounts", [])
@@ -233,6 +258,7 @@ def validate_genesis(doc: dict[str, Any], compiled: Compiled, source_name: str =
         chain_id=chain_id, config=cfg, config_fingerprint=compiled.fingerprint,
         accounts=tuple(sorted(accounts.values(), key=lambda a: a.pubkey)),
         oracles=tuple(oracles), prices=tuple(prices), dev_faucet_enabled=faucet,
+        governance=governance, bridge_relayers=bridge_relayers,
     )
 
 
