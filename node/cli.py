@@ -90,6 +90,19 @@ def _solana_dev(argv: list[str]) -> int:
     return devrpc.run_solana_dev(parser.parse_args(argv))
 
 
+def _verify_anchor(argv: list[str]) -> int:
+    """``assetl2 verify-anchor …``: the auditor check, parsed by batchposter.audit itself."""
+    from batchposter import audit
+
+    parser = audit.add_arguments(argparse.ArgumentParser(
+        prog="assetl2 verify-anchor", description="check anchored batches and a state proof against Solana"))
+    return audit.run_verify_anchor(parser.parse_args(argv))
+
+
+# Subcommands whose options belong to (and are parsed by) a role module, imported on use.
+DELEGATED = {"solana-dev": _solana_dev, "verify-anchor": _verify_anchor}
+
+
 def _cmd_config_reference(_args: argparse.Namespace) -> int:
     print(config_mod.reference_markdown())
     return EXIT_OK
@@ -111,8 +124,9 @@ def parser() -> argparse.ArgumentParser:
     ref = sub.add_parser("config-reference", help="print the config reference (Markdown)")
     ref.set_defaults(func=_cmd_config_reference)
 
-    # Listed for help only: main() hands "solana-dev" argv to the dev RPC's own parser.
+    # Listed for help only: main() hands their argv to the role module's own parser (DELEGATED).
     sub.add_parser("solana-dev", help="local Solana JSON-RPC (LiteSVM) with the anchor program deployed")
+    sub.add_parser("verify-anchor", help="auditor check: anchored batches and a Merkle proof against Solana")
 
     keys = sub.add_parser("keys", help="manage ed25519 keypairs (Solana JSON format)")
     ksub = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
@@ -129,8 +143,8 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == ["solana-dev"]:
-        return _solana_dev(argv[1:])
+    if argv[:1] and argv[0] in DELEGATED:
+        return DELEGATED[argv[0]](argv[1:])
     args = parser().parse_args(argv)
     try:
         return args.func(args)

@@ -159,3 +159,12 @@ def test_solana_dev_serves_json_rpc_and_stops_on_sigterm(tmp_path):
         if proc.poll() is None:
             proc.kill()
             proc.wait(timeout=10)
+
+
+def test_verify_anchor_against_an_unreachable_rpc_exits_3_with_one_line():
+    from support import free_port
+
+    res = run_cli("verify-anchor", "--rpc", f"http://127.0.0.1:{free_port()}")
+    assert res.returncode == 3
+    lines = [ln for ln in res.stderr.splitlines() + res.stdout.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("verify-anchor:"), lines
