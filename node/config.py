@@ -139,6 +139,50 @@ class ExecutorSection:
 
 
 @dataclass(frozen=True)
+class SequencerSection:
+    """The sequencer role: BFT committee, block and time limits, admission (DESIGN §3, §7; issue 6).
+
+    The committee is two parallel lists (the schema holds scalars and lists of scalars):
+    ``committee_keys[i]`` is member i's base58 node public key and ``committee_peers[i]`` its
+    peer API address. Every member must list the same committee in the same order. Empty lists
+    mean the embedded single-node default: the committee is this node alone.
+    """
+
+    committee_keys: list[str] = setting([], "Base58 node public keys of the committee, in order (n = 3f+1); empty: this node only.")
+    committee_peers: list[str] = setting([], "Peer API address (host:port) of each committee member, same order as committee_keys.")
+    genesis_timestamp_ms: int = setting(0, "Rollup-clock timestamp of the genesis block; identical on every member.")
+    base_timeout_ms: int = setting(1000, "View timeout before the first backoff, in milliseconds.", check_positive)
+    max_timeout_ms: int = setting(10000, "Cap of the exponentially backed-off view timeout, in milliseconds.", check_positive)
+    max_block_txs: int = setting(10000, "Most transactions a leader puts in one block.", check_positive)
+    max_block_bytes: int = setting(4 * 1024 * 1024, "Most transaction bytes in one block.", check_positive)
+    reservation_batch_ms: int = setting(50, "Epoch length: epoch = block timestamp_ms // reservation_batch_ms (DESIGN §3).", check_positive)
+    max_clock_skew_ms: int = setting(1000, "A voter rejects a block whose timestamp is further than this from its clock.", check_positive)
+    empty_block_delay_ms: int = setting(50, "An idle leader proposes an empty block after this delay, so time and epochs advance.", check_positive)
+    max_tx_bytes: int = setting(64 * 1024, "Largest accepted transaction envelope, in bytes.", check_positive)
+    mempool_max_txs: int = setting(200000, "Most pending transactions held in the mempool.", check_positive)
+    rate_per_s: int = setting(10000, "Per-signer admission rate limit (token bucket refill), transactions per second.", check_positive)
+    rate_burst: int = setting(20000, "Per-signer token bucket capacity (burst), transactions.", check_positive)
+    peer_queue_limit: int = setting(4096, "Outbound messages queued per peer before the oldest is dropped.", check_positive)
+    peer_max_message_bytes: int = setting(32 * 1024 * 1024, "Largest peer message accepted or sent, in bytes.", check_positive)
+    catchup_timeout_ms: int = setting(5000, "Deadline of one catch-up FetchBlocks request to a peer, in milliseconds.", check_positive)
+    gossip_flush_ms: int = setting(5, "Admitted transactions are forwarded to peers in batches at most this old, in milliseconds.", check_positive)
+
+
+@dataclass(frozen=True)
+class BatchPosterSection:
+    """The batch-poster role: where and how batches are anchored (DESIGN §8)."""
+
+    rpc_url: str = setting("http://127.0.0.1:8899", "Solana JSON-RPC URL (`assetl2 solana-dev` serves one locally).")
+    program_id: str = setting("", "Anchor program id (base58); empty: the local dev deployment's well-known id.")
+    wallet_key_file: str = setting("", "Solana keypair that signs and pays for batches; empty: the node key. Relative to the config file.")
+    max_blocks: int = setting(100, "A batch closes after this many blocks ...", check_positive)
+    max_age_ms: int = setting(10_000, "... or when its first block is this old (rollup clock).", check_positive)
+    heartbeat_ms: int = setting(600_000, "An empty heartbeat batch is posted after this long without blocks.", check_positive)
+    max_in_flight: int = setting(4, "Batch transactions in flight at once.", check_positive)
+    commitment: str = setting("confirmed", "When a batch counts as anchored: confirmed or finalized.", one_of(("confirmed", "finalized")))
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole node configuration; ``path`` is the file it came from (None: defaults)."""
 
@@ -147,6 +191,8 @@ class Config:
     admin: AdminSection = field(default_factory=AdminSection)
     peer: PeerSection = field(default_factory=PeerSection)
     executor: ExecutorSection = field(default_factory=ExecutorSection)
+    batchposter: BatchPosterSection = field(default_factory=BatchPosterSection)
+    sequencer: SequencerSection = field(default_factory=SequencerSection)
     path: Path | None = None
 
     @property
