@@ -336,13 +336,13 @@ def _table(results: list[Result], ratios: dict) -> str:
     cols = [("updates/s", "updates_per_s"), ("upd/cpu-s", "updates_per_cpu_s"),
             ("proofs/s", "proofs_per_s"), ("prf/cpu-s", "proofs_per_cpu_s"),
             ("verif/s", "verifications_per_s"), ("ver/cpu-s", "verifications_per_cpu_s")]
-    lines = [f"{'implementation':<22}" + "".join(f"{c:>12}" for c, _ in cols)]
+    lines = [f"{'implementation':<28}" + "".join(f"{c:>12}" for c, _ in cols)]
     for r in results:
         label = f"{r.name} ({r.keys:,} keys)"
-        lines.append(f"{label:<22}" + "".join(f"{r.rates[k]:>12,.0f}" for _, k in cols))
+        lines.append(f"{label:<28}" + "".join(f"{r.rates[k]:>12,.0f}" for _, k in cols))
     for peer, vals in ratios.items():
         label = f"statetree / {peer}"
-        lines.append(f"{label:<22}" + "".join(f"{vals[k]:>11.1f}x" for _, k in cols))
+        lines.append(f"{label:<28}" + "".join(f"{vals[k]:>11.1f}x" for _, k in cols))
     return "\n".join(lines)
 
 
