@@ -86,6 +86,50 @@ class ErrorCode(IntEnum):
     AMM_POOL_CASH_SHORT = 3005
     AMM_LIQUIDITY_LOCKED = 3006
 
+    # -- router (2000..2999) and oracle (4000..4999), EXCHANGE §2 ----------------------------
+    UNKNOWN_SLAB = 2001
+    SLAB_INACTIVE = 2002
+    SLAB_MANIFEST_MISMATCH = 2003
+    UNKNOWN_HOLD = 2004
+    HOLD_ALREADY_COMMITTED = 2005
+    HOLD_CLOSED = 2006
+    REVEAL_MISMATCH = 2007
+    COMMIT_SAME_EPOCH = 2008
+    HOLD_EXPIRED = 2009
+    CAP_EXCEEDED = 2010
+    CAP_EXPIRED = 2011
+    CAP_BURNED = 2012
+    CAP_SCOPE_MISMATCH = 2013
+    INSUFFICIENT_FUNDS = 2014
+    WITHDRAW_BELOW_IM = 2015
+    NOT_GOVERNANCE = 2016
+    NOT_BRIDGE_RELAYER = 2017
+    FAUCET_DISABLED = 2018
+    UNKNOWN_ASSET = 2019
+    ROUTE_UNFILLABLE = 2020
+    ROUTE_EXISTS = 2021
+    BAD_COMMITMENT = 2022
+    BAD_TTL = 2023
+    ROUTER_MARGIN_INSUFFICIENT = 2024
+    NOT_LIQUIDATABLE = 2025
+    SLAB_ALREADY_REGISTERED = 2026
+    UNKNOWN_USER = 2027
+    VAULT_CAP_EXCEEDED = 2028
+    EMPTY_TRANSACTION = 2029
+    NOT_AMM_SLAB = 2030
+    DEPOSIT_REPLAYED = 2031
+    INSTRUMENT_NOT_ON_SLAB = 2032
+    BAD_AMOUNT = 2033
+    LIQUIDATION_GRACE = 2034
+    BAD_MANIFEST = 2035
+    ORACLE_UNAUTHORISED = 4001
+    ORACLE_UNKNOWN = 4002
+    ORACLE_UPDATE_STALE = 4003
+    ORACLE_NOT_MONOTONE = 4004
+    ORACLE_MOVE_TOO_LARGE = 4005
+    ORACLE_INSTRUMENT_MISMATCH = 4006
+    ORACLE_PRICE_INVALID = 4007
+
 
 _MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.OK: "ok",
@@ -144,6 +188,48 @@ _MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.AMM_INSUFFICIENT_SHARES: "the account holds fewer LP shares than it tries to remove; remove fewer",
     ErrorCode.AMM_POOL_CASH_SHORT: "the pool's cash balance cannot pay this withdrawal now (part of its value is unrealised); remove fewer shares or retry later",
     ErrorCode.AMM_LIQUIDITY_LOCKED: "removing this liquidity would leave too little depth for the pool's open holds; retry after they resolve",
+    ErrorCode.UNKNOWN_SLAB: "no slab with this id is registered; list the registry",
+    ErrorCode.SLAB_INACTIVE: "the slab is deactivated by governance; route to another slab",
+    ErrorCode.SLAB_MANIFEST_MISMATCH: "the slab's registered manifest does not match the running code; governance must upgrade it",
+    ErrorCode.UNKNOWN_HOLD: "no route with this id exists for the signer; reserve first",
+    ErrorCode.HOLD_ALREADY_COMMITTED: "this route was already committed; a commit happens at most once",
+    ErrorCode.HOLD_CLOSED: "this route was cancelled or expired; reserve again",
+    ErrorCode.REVEAL_MISMATCH: "the reveal does not open the commitment recorded at reserve; send the exact salt and fields",
+    ErrorCode.COMMIT_SAME_EPOCH: "a commit must land in a later epoch than its reserve; resend in the next epoch",
+    ErrorCode.HOLD_EXPIRED: "the route's TTL has passed; reserve again",
+    ErrorCode.CAP_EXCEEDED: "the debit exceeds min(cap.remaining, escrow balance); reserve a smaller size or add collateral",
+    ErrorCode.CAP_EXPIRED: "the capability has expired and can debit nothing",
+    ErrorCode.CAP_BURNED: "the capability was already burned",
+    ErrorCode.CAP_SCOPE_MISMATCH: "the capability is scoped to another (user, slab, asset)",
+    ErrorCode.INSUFFICIENT_FUNDS: "the vault holds less free collateral than needed; deposit or reduce size",
+    ErrorCode.WITHDRAW_BELOW_IM: "the withdrawal would leave the portfolio below initial margin; withdraw less",
+    ErrorCode.NOT_GOVERNANCE: "only a governance key may change the slab registry",
+    ErrorCode.NOT_BRIDGE_RELAYER: "bridge deposits must be signed by an authorised bridge relayer",
+    ErrorCode.FAUCET_DISABLED: "the dev faucet is disabled on this chain; deposit through the bridge",
+    ErrorCode.UNKNOWN_ASSET: "unknown asset id; the router has one collateral asset, id 0",
+    ErrorCode.ROUTE_UNFILLABLE: "no set of eligible slabs can hold the whole quantity within the limit; widen the limit or reduce size",
+    ErrorCode.ROUTE_EXISTS: "this route id is already used by the signer; pick a new route id",
+    ErrorCode.BAD_COMMITMENT: "the commitment must be 32 bytes (sha256 of the reveal)",
+    ErrorCode.BAD_TTL: "ttl_ms must be between 1 and CAP_TTL",
+    ErrorCode.ROUTER_MARGIN_INSUFFICIENT: "the trade would leave the portfolio below initial margin; add collateral or reduce size",
+    ErrorCode.NOT_LIQUIDATABLE: "the account's equity is at or above maintenance margin; nothing to liquidate",
+    ErrorCode.SLAB_ALREADY_REGISTERED: "this slab id is already registered; use UpgradeSlab",
+    ErrorCode.UNKNOWN_USER: "this account has never touched the router",
+    ErrorCode.VAULT_CAP_EXCEEDED: "the deposit would exceed the router's COLLATERAL vault_cap_atoms",
+    ErrorCode.EMPTY_TRANSACTION: "the payload has no body",
+    ErrorCode.NOT_AMM_SLAB: "this slab is not an AMM slab",
+    ErrorCode.DEPOSIT_REPLAYED: "this bridge deposit reference was already credited",
+    ErrorCode.INSTRUMENT_NOT_ON_SLAB: "the slab does not list this instrument",
+    ErrorCode.BAD_AMOUNT: "the amount must be positive and below 2^63",
+    ErrorCode.LIQUIDATION_GRACE: "the account is in its liquidation grace window; retry after it ends",
+    ErrorCode.BAD_MANIFEST: "the manifest must carry three 32-byte hashes",
+    ErrorCode.ORACLE_UNAUTHORISED: "the signer is not an authorised FEEDER of this oracle",
+    ErrorCode.ORACLE_UNKNOWN: "no such oracle id",
+    ErrorCode.ORACLE_UPDATE_STALE: "publish_time_ms is older than the oracle's max age or in the future; send a fresh price",
+    ErrorCode.ORACLE_NOT_MONOTONE: "publish_time_ms is not later than the last accepted update",
+    ErrorCode.ORACLE_MOVE_TOO_LARGE: "the price moved more than MAX_MOVE bps since the last update; the gate fails closed",
+    ErrorCode.ORACLE_INSTRUMENT_MISMATCH: "the instrument is not priced by this oracle",
+    ErrorCode.ORACLE_PRICE_INVALID: "the price must be positive and a multiple of the instrument tick",
 }
 
 

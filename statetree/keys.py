@@ -59,6 +59,12 @@ NAMESPACES: dict[str, Optional[tuple[str, ...]]] = {
     "config": None,
     "manifest": ("program",),
     "meta": ("name",),
+    # router (executor/router/records.py)
+    "user-no": ("user_no",),          # integer slab user -> 32-byte public key
+    "route-hold": ("user", "route_id"),
+    "slab-cash": ("slab",),           # per-slab PnL clearing / deficit (collateral model)
+    "deposit-ref": ("l1_ref",),       # bridge deposit dedup
+    "liquidation": ("user",),         # grace window start
 }
 
 

@@ -1,0 +1,162 @@
+"""Router flows end to end (EXCHANGE §2 flows 1–4; issue 5 end-to-end scenario)."""
+from __future__ import annotations
+
+import pytest
+
+from executor.errors import ErrorCode as E
+from executor.router.records import HOLD_CANCELLED, HOLD_COMMITTED, HOLD_EXPIRED, T_ESCROW
+from router_support import (BTC, BTC_A, BTC_B, BUY, LP, MAKER_A, MAKER_B, RICH, SELL, TAKER,
+                            Rejected, World, book_px)
+
+
+def two_books(w: World) -> None:
+    """Asks: A 5 @ 59 900 and 5 @ 59 990; B 5 @ 59 950 (the base design's scenario)."""
+    w.place(MAKER_A, BTC_A, BTC, SELL, 5, book_px(59900))
+    w.place(MAKER_A, BTC_A, BTC, SELL, 5, book_px(59990))
+    w.place(MAKER_B, BTC_B, BTC, SELL, 5, book_px(59950))
+
+
+def test_buy_ten_across_two_slabs_fills_cheapest_levels():
+    w = World()
+    two_books(w)
+    w.reserve(TAKER, 1, BTC, BUY, 10, book_px(60000))
+    w.next_epoch()
+    events = w.commit(TAKER, 1, BTC, BUY, 10, book_px(60000))
+    fills = sorted((e.fill.slab_id, e.fill.qty_lots, e.fill.price_e6) for e in events)
+    assert fills == [(BTC_A, 5, book_px(59900)), (BTC_B, 5, book_px(59950))]
+    assert w.conserved()
+    hold, _keys = w.router.hold_view(TAKER, 1)
+    assert hold.status == HOLD_COMMITTED
+
+
+def test_buy_then_sell_leaves_router_margin_near_zero():
+    w = World()
+    two_books(w)
+    w.reserve(TAKER, 1, BTC, BUY, 10, book_px(60000))
+    w.next_epoch()
+    w.commit(TAKER, 1, BTC, BUY, 10, book_px(60000))
+    assert w.router.margin(TAKER)[1] > 0
+    # close on other venues: bids from makers on both slabs
+    w.place(MAKER_A, BTC_A, BTC, BUY, 5, book_px(59800))
+    w.place(MAKER_B, BTC_B, BTC, BUY, 5, book_px(59800))
+    w.reserve(TAKER, 2, BTC, SELL, 10, book_px(59000))
+    w.next_epoch()
+    w.commit(TAKER, 2, BTC, SELL, 10, book_px(59000))
+    _eq, im, mm = w.router.margin(TAKER)
+    assert im == 0 and mm == 0
+    assert w.conserved()
+
+
+def test_unused_escrow_returns_to_vault_after_commit():
+    w = World()
+    two_books(w)
+    vault0 = w.router._vault(TAKER)
+    w.reserve(TAKER, 1, BTC, BUY, 10, book_px(60000))
+    pledged = vault0 - w.router._vault(TAKER)
+    assert pledged > 0
+    w.next_epoch()
+    events = w.commit(TAKER, 1, BTC, BUY, 10, book_px(60000))
+    fees = sum(e.fill.taker_fee_atoms for e in events)
+    assert vault0 - w.router._vault(TAKER) == fees
+    for slab in (BTC_A, BTC_B):
+        assert w.router._escrow(TAKER, slab).balance_atoms == 0
+
+
+def test_cancel_hold_releases_refunds_and_is_idempotent():
+    w = World()
+    two_books(w)
+    vault0 = w.router._vault(TAKER)
+    w.reserve(TAKER, 1, BTC, BUY, 10, book_px(60000))
+    w.cancel_hold(TAKER, 1)
+    assert w.router._vault(TAKER) == vault0
+    assert w.router.hold_view(TAKER, 1)[0].status == HOLD_CANCELLED
+    snap = w.snapshot()
+    w.cancel_hold(TAKER, 1)                     # F2: second cancel, identical state
+    assert w.snapshot() == snap
+    # the held liquidity is free again
+    assert w.slabs[BTC_A].depth(0, 1, 5)[0][1] == 5
+
+
+def test_commit_at_most_once():
+    w = World()
+    two_books(w)
+    w.reserve(TAKER, 1, BTC, BUY, 10, book_px(60000))
+    w.next_epoch()
+    w.commit(TAKER, 1, BTC, BUY, 10, book_px(60000))
+    snap = w.snapshot()
+    with pytest.raises(Rejected) as r:
+        w.commit(TAKER, 1, BTC, BUY, 10, book_px(60000))     # F3 replay
+    assert r.value.code == E.HOLD_ALREADY_COMMITTED
+    assert w.snapshot() == snap
+
+
+def test_expiry_at_epoch_boundary_refunds_and_marks_expired():
+    w = World()
+    two_books(w)
+    vault0 = w.router._vault(TAKER)
+    w.reserve(TAKER, 1, BTC, BUY, 5, book_px(60000), ttl=100)
+    w.reserve(TAKER, 2, BTC, BUY, 5, book_px(60000), ttl=300)
+    w.advance(150)
+    assert w.router.hold_view(TAKER, 1)[0].status == HOLD_EXPIRED
+    assert w.router.hold_view(TAKER, 2)[0].status != HOLD_EXPIRED
+    w.advance(200)
+    assert w.router.hold_view(TAKER, 2)[0].status == HOLD_EXPIRED
+    assert w.router._vault(TAKER) == vault0
+    assert w.conserved()
+    # F2: cancel of an expired hold succeeds with no effect
+    snap = w.snapshot()
+    w.cancel_hold(TAKER, 1)
+    assert w.snapshot() == snap
+
+
+def test_withdraw_pulls_from_vault_and_refuses_below_im():
+    w = World(accounts={TAKER: 1_000_000_000, MAKER_A: RICH, MAKER_B: RICH})
+    two_books(w)
+    w.reserve(TAKER, 1, BTC, BUY, 10, book_px(60000))
+    w.next_epoch()
+    w.commit(TAKER, 1, BTC, BUY, 10, book_px(60000))
+    equity, im, _mm = w.router.margin(TAKER)
+    with pytest.raises(Rejected) as r:
+        w.withdraw(TAKER, equity - im + 1)
+    assert r.value.code == E.WITHDRAW_BELOW_IM
+    w.withdraw(TAKER, equity - im - 1_000)
+    assert w.conserved()
+
+
+def test_deposit_sources_and_vault_credit():
+    w = World()
+    w.deposit(LP, 5_000)
+    assert w.router._vault(LP) == RICH + 5_000
+    from router_support import RELAYER
+    w.deposit(LP, 7, signer=RELAYER, source=1, ref=b"l1-tx-1")
+    with pytest.raises(Rejected) as r:
+        w.deposit(LP, 7, signer=RELAYER, source=1, ref=b"l1-tx-1")
+    assert r.value.code == E.DEPOSIT_REPLAYED
+    with pytest.raises(Rejected) as r:
+        w.deposit(LP, 7, source=1, ref=b"l1-tx-2")
+    assert r.value.code == E.NOT_BRIDGE_RELAYER
+    assert w.conserved()
+
+
+def test_faucet_disabled_rejects():
+    w = World(faucet=False)
+    with pytest.raises(Rejected) as r:
+        w.deposit(LP, 1)
+    assert r.value.code == E.FAUCET_DISABLED
+
+
+def test_slab_collateral_mirrors_escrow_minus_slab_cash():
+    w = World()
+    two_books(w)
+    w.reserve(TAKER, 1, BTC, BUY, 10, book_px(60000))
+    w.next_epoch()
+    w.commit(TAKER, 1, BTC, BUY, 10, book_px(60000))
+    for who in (TAKER, MAKER_A, MAKER_B):
+        n = w.router.user_no(who)
+        for sid in (BTC_A, BTC_B):
+            acct = w.slabs[sid].account(n)
+            if not acct:
+                continue
+            esc = w.state.get(T_ESCROW, who, sid, 0)
+            esc = esc.balance_atoms if esc else 0
+            assert acct["collateral_atoms"] == max(0, esc - acct["cash_atoms"])
