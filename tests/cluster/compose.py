@@ -30,6 +30,7 @@ NODES = ("node0", "node1", "node2", "node3")
 NETWORK = "assetl2"                       # the network's key in docker-compose.yml
 BASE_IMAGE = "assetl2/debian-base:bookworm"
 NODE_IMAGE = "assetl2/node:dev"
+PROMETHEUS_IMAGE = "assetl2/prometheus:dev"
 PROJECT_PREFIX = "assetl2test"
 ADMIN_PORT = 9100
 
@@ -143,6 +144,21 @@ def build_node_image(tag: str, base: str, log_path: Path, *, timeout: float = 12
     return time.monotonic() - start
 
 
+def build_prometheus_image(tag: str, base: str, log_path: Path, *, timeout: float = 900) -> float:
+    """``docker build`` deploy/docker/prometheus.Dockerfile (Debian's prometheus package); seconds taken."""
+    start = time.monotonic()
+    cmd = ["docker", "build", "-f", str(REPO / "deploy/docker/prometheus.Dockerfile"),
+           "--build-arg", f"BASE_IMAGE={base}", "-t", tag, str(REPO)]
+    with open(log_path, "ab") as log:
+        try:
+            proc = subprocess.run(cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, timeout=timeout)
+        except subprocess.TimeoutExpired as exc:
+            raise ComposeError(f"prometheus image build timed out after {timeout:.0f}s (log: {log_path})") from exc
+    if proc.returncode != 0:
+        raise ComposeError(f"prometheus image build failed (exit {proc.returncode}); log {log_path}:\n{_tail(log_path)}")
+    return time.monotonic() - start
+
+
 def prune_superseded_images(older_than: str = "30m") -> None:
     """Remove this project's untagged images (earlier builds) older than ``older_than``.
 
@@ -194,7 +210,8 @@ class Cluster:
     """One compose project of ``docker-compose.yml``; every method is bounded in time."""
 
     def __init__(self, project: str | None = None, *, image: str = NODE_IMAGE, base_image: str = BASE_IMAGE,
-                 health_interval: str = "2s", extra_env: dict[str, str] | None = None):
+                 prometheus_image: str = PROMETHEUS_IMAGE, health_interval: str = "2s",
+                 extra_env: dict[str, str] | None = None):
         if compose_command() is None:
             raise ComposeError("no docker compose command")
         self.project = project or unique_project()
@@ -203,6 +220,7 @@ class Cluster:
         env.update({
             "BASE_IMAGE": base_image,
             "ASSETL2_IMAGE": image,
+            "ASSETL2_PROMETHEUS_IMAGE": prometheus_image,
             "ASSETL2_HEALTH_INTERVAL": health_interval,
             "ASSETL2_BIND": "127.0.0.1",
             "ASSETL2_RESTART": "unless-stopped",
@@ -211,6 +229,7 @@ class Cluster:
         for node in range(4):
             for kind in ("GRPC", "ADMIN", "PEER"):
                 env[f"NODE{node}_{kind}_PORT"] = ""
+        env["PROMETHEUS_PORT"] = ""
         env.update(extra_env or {})
         self.env = env
         self._ids: dict[str, str] = {}
@@ -339,6 +358,14 @@ class Cluster:
     def can_reach(self, src: str, dst: str, *, probe_timeout: float = 2.0) -> bool:
         """Whether ``src`` gets an answer from ``dst``'s /healthz over the compose network."""
         return self.probe(src, "/healthz", host=dst, probe_timeout=probe_timeout).returncode == 0
+
+    def prometheus_targets(self, service: str = "prometheus") -> dict[str, str]:
+        """Health of each scrape target of Prometheus's ``assetl2-node`` job: ``{node label: health}``."""
+        out = self.exec(service, "curl", "-fsS", "--max-time", "5", "http://127.0.0.1:9090/api/v1/targets",
+                        timeout=30).stdout
+        targets = json.loads(out)["data"]["activeTargets"]
+        return {t["labels"].get("node", t["scrapeUrl"]): t["health"] for t in targets
+                if t["labels"].get("job") == "assetl2-node"}
 
     def status(self, service: str, *, timeout: float = 30) -> dict:
         proc = self.probe(service, "/status", timeout=timeout)

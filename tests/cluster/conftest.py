@@ -64,3 +64,13 @@ def node_image(tmp_path_factory: pytest.TempPathFactory) -> str:
         print(f"\nnode image {tag} ready in {took:.0f}s ({compose.image_size_mb(tag):.0f} MB)", file=sys.stderr)
     compose.reap_stale_projects()
     return tag
+
+
+@pytest.fixture(scope="session")
+def prometheus_image(node_image: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The Prometheus image, built on the same base (a cache hit after the first time)."""
+    base = os.environ.get("BASE_IMAGE") or compose.BASE_IMAGE
+    tag = compose.PROMETHEUS_IMAGE
+    took = compose.build_prometheus_image(tag, base, tmp_path_factory.mktemp("prometheus-build") / "build.log")
+    print(f"\nprometheus image {tag} ready in {took:.0f}s", file=sys.stderr)
+    return tag

@@ -140,6 +140,16 @@ def test_nodes_reach_each_other_and_serve_metrics(cluster):
 
 @pytest.mark.docker
 @pytest.mark.timeout(DOCKER_TIMEOUT)
+def test_prometheus_scrapes_all_nodes(cluster, prometheus_image):
+    cluster.up(["prometheus"])
+    cluster.wait_healthy(["prometheus"], timeout=90)
+    cluster.wait_for("prometheus to scrape all 4 nodes",
+                     lambda: cluster.prometheus_targets() == {n: "up" for n in NODES},
+                     timeout=60, interval=1, services_for_logs=["prometheus"])
+
+
+@pytest.mark.docker
+@pytest.mark.timeout(DOCKER_TIMEOUT)
 def test_sigkilled_node_is_restarted_with_same_identity(cluster, identities):
     victim = "node1"
     before = cluster.restart_count(victim)
