@@ -220,6 +220,15 @@ class Router:
     # ================================================================== genesis
     def apply_genesis(self, genesis, *, now_ms: int) -> None:
         """Registry from the configuration, oracle prices, funded vaults (DESIGN §6)."""
+        sp = self.state.savepoint()
+        try:
+            self._genesis(genesis, now_ms)
+        except BaseException:
+            self.state.rollback(sp)
+            raise
+        self.state.release(sp)     # at the outermost level: the journal is dropped
+
+    def _genesis(self, genesis, now_ms: int) -> None:
         c = self._counters()
         _ensure(not c.genesis_done, E.BAD_ARGUMENT, "genesis already applied")
         fee_cap = self.config.router.fee_cap
@@ -774,11 +783,10 @@ class Router:
         self._close_route(h, status)
 
     def _tx_cancel_hold(self, signer: bytes, c, now_ms: int, epoch: int) -> list:
-        """Idempotent (R8, F2): a second cancel, or one of an expired/committed route, is a
-        successful no-op."""
+        """Idempotent (R8, F2): a second cancel, one of an expired or committed route, or one
+        of a route id never reserved (nothing to cancel) is a successful no-op."""
         h = self.state.get(T_HOLD, signer, c.route_id)
-        _ensure(h is not None, E.UNKNOWN_HOLD, f"route {c.route_id}")
-        if h.status == HOLD_RESERVED:
+        if h is not None and h.status == HOLD_RESERVED:
             self._release_route(h, HOLD_CANCELLED, now_ms)
         return []
 
