@@ -60,7 +60,7 @@ class _NoTree:
 _COMPILED = None
 
 
-def test_config(*, max_age_ms: int = 10**9, max_move_bps: int | None = None):
+def make_config(*, max_age_ms: int = 10**9, max_move_bps: int | None = None):
     global _COMPILED
     if _COMPILED is None:
         _COMPILED = compile_file(CURVE)
@@ -100,7 +100,7 @@ class World:
     """Router + slabs + state, driven like the block executor drives them."""
 
     def __init__(self, *, accounts=None, faucet=True, cfg=None, **cfg_kw):
-        self.cfg = cfg or test_config(**cfg_kw)
+        self.cfg = cfg or make_config(**cfg_kw)
         self.slabs = build_slabs(self.cfg)
         self.state = ExecState(_NoTree())
         self.router = Router(self.state, self.cfg, self.slabs, governance=frozenset({GOV}),
