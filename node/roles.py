@@ -67,4 +67,6 @@ RoleFactory = Callable[[RoleContext], RoleService]
 def factories() -> dict[str, RoleFactory]:
     """The roles this release implements, by name.  Built roles register here."""
     found: dict[str, RoleFactory] = {}
+    from node import sequencer_role
+    found["sequencer"] = sequencer_role.factory
     return found

@@ -635,6 +635,9 @@ class Replica:
         self._broadcast(self.last_proposal)
 
     def _on_new_transactions(self, ev: NewTransactions) -> None:
+        if not ev.txs:
+            self._try_propose()  # a poke: the node admitted into the mempool directly
+            return
         results = tuple(self.mempool.submit_many(ev.txs, ev.client_id))
         self._out.append(TxsAdmitted(results))
         if any(r.accepted for r in results):

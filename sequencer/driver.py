@@ -25,7 +25,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Callable, Protocol
 
 from .consensus import (
     Action,
@@ -43,11 +44,18 @@ from .consensus import (
     TimerFired,
     TxsAdmitted,
 )
+from .mempool import Admission
 from .pacemaker import Clock
 from .storage import SafetyStore
 from .types import Message
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _Submission:
+    event: NewTransactions
+    on_admitted: Callable[[tuple[Admission, ...] | None], None]
 
 
 class SystemClock:
@@ -99,8 +107,16 @@ class ReplicaDriver:
     def deliver_bytes(self, sender: int, data: bytes) -> None:
         self._queue.put_nowait(RawMessageReceived(sender, data))
 
-    def submit(self, txs: tuple[bytes, ...], client_id: str = "") -> None:
-        self._queue.put_nowait(NewTransactions(tuple(txs), client_id))
+    def submit(
+        self,
+        txs: tuple[bytes, ...],
+        client_id: str = "",
+        on_admitted: Callable[[tuple[Admission, ...] | None], None] | None = None,
+    ) -> None:
+        """Queue transactions for admission; `on_admitted` receives the mempool's verdicts (in
+        order) once the replica has handled them, or None if the replica dropped the event."""
+        event = NewTransactions(tuple(txs), client_id)
+        self._queue.put_nowait(event if on_admitted is None else _Submission(event, on_admitted))
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -122,7 +138,15 @@ class ReplicaDriver:
             event = await self._queue.get()
             if event is None:
                 return
-            actions = self.replica.handle(event)
+            if isinstance(event, _Submission):
+                actions = self.replica.handle(event.event)
+                admitted = next((a.results for a in actions if isinstance(a, TxsAdmitted)), None)
+                try:
+                    event.on_admitted(admitted)
+                except Exception:  # noqa: BLE001 - a client callback must not stop consensus
+                    log.exception("admission callback failed")
+            else:
+                actions = self.replica.handle(event)
             await self.apply(actions)
 
     # -- the action contract -------------------------------------------------------------------

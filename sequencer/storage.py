@@ -32,7 +32,7 @@ from .codec import (
 )
 from .consensus import Decide, DecidedBlock, Persist, RecoveredState
 from .safety import SafetyState
-from .types import Block, Proposal, TimeoutVote, Vote
+from .types import Block, Proposal, QuorumCertificate, TimeoutVote, Vote
 
 K_SAFETY = b"safety"
 K_PROPOSAL = b"proposal"
@@ -278,6 +278,16 @@ class _Store:
             return None
         decided = self.decided_block(struct.unpack(">Q", height)[0])
         return decided.block if decided is not None else None
+
+    def tip_commit_qc(self) -> QuorumCertificate | None:
+        """The QC that decided the tip (it certifies the tip's child), for catch-up proofs."""
+        tip = self.kv.get(K_TIP)
+        return decode_qc(tip[8:]) if tip else None
+
+    def undecided_block(self, height: int, block_hash: bytes) -> Block | None:
+        """An accepted, not (yet) decided block, e.g. the certified child of the decided tip."""
+        record = self.kv.get(_height_key(P_UNDECIDED, height) + block_hash)
+        return decode_block(record) if record is not None else None
 
     def close(self) -> None:
         self.kv.close()

@@ -70,7 +70,9 @@ def start(tmp: Path, *, init: bool = True, env: dict | None = None, **kw) -> Nod
         if proc.poll() is not None:
             raise RuntimeError(f"node exited {proc.returncode}: {proc.stderr.read().decode()}")
         try:
-            if node.http("/healthz")[0] == 200:
+            # /readyz turns 200 only after start-up finished, i.e. once SIGTERM is handled;
+            # a node that stays unready is still returned once it is healthy (callers check).
+            if node.http("/readyz")[0] == 200 or (node.http("/healthz")[0] == 200 and time.monotonic() > deadline - START_TIMEOUT_S / 2):
                 return node
         except OSError:
             pass

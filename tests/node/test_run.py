@@ -46,7 +46,8 @@ def test_http_endpoints(node):
     status = node.status()
     assert status["chain_id"] == "assetl2-devnet-1"
     assert {r["role"] for r in status["roles"]} == {"sequencer", "executor", "batchposter"}
-    assert all(not r["implemented"] for r in status["roles"])
+    sequencer = next(r for r in status["roles"] if r["role"] == "sequencer")
+    assert sequencer["implemented"] and sequencer["ready"]
     code, body = node.http("/metrics")
     text = body.decode()
     assert code == 200
@@ -55,7 +56,7 @@ def test_http_endpoints(node):
         assert name in text, name
 
 
-def test_submit_stream_answers_unimplemented_per_message(node):
+def test_submit_stream_answers_each_message_with_its_own_rejection(node):
     payloads = [tx_pb2.Payload(chain_id="assetl2-devnet-1", client_nonce=i,
                                cancel_hold=tx_pb2.CancelHold(route_id=i)).SerializeToString() for i in range(5)]
     envelopes = [tx_pb2.Envelope(payload=p, signer=b"\x01" * 32, signature=b"\x02" * 64) for p in payloads]
@@ -64,10 +65,10 @@ def test_submit_stream_answers_unimplemented_per_message(node):
         results = list(stub.SubmitStream(iter(envelopes), timeout=10))
     assert [r.seq for r in results] == [0, 1, 2, 3, 4]
     assert [r.tx_hash for r in results] == [hashlib.sha256(p).digest() for p in payloads]
-    for r in results:
+    for r in results:  # the sequencer role answers: forged signatures are refused one by one
         assert not r.accepted
-        assert r.grpc_status == grpc.StatusCode.UNIMPLEMENTED.value[0]
-        assert "sequencer" in r.message and "not built" in r.message
+        assert r.grpc_status == grpc.StatusCode.INVALID_ARGUMENT.value[0]
+        assert r.error_name == "BAD_SIGNATURE" and r.error_code == 12
 
 
 def test_state_reads_answer_unimplemented_naming_the_role(node):
