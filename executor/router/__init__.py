@@ -650,7 +650,14 @@ class Router:
             qt = self._quote(sid, n, self.local[(sid, iid)], side, q, lim, now_ms, r.ttl_ms)
             _ensure(qt is not None and (qt[1].qty_lots if self._is_amm(sid) else qt[1].held_qty) == q,
                     E.ROUTE_UNFILLABLE, f"slab {sid} re-quote")
-            legs.append((sid, q, lim, qt[1].max_charge_atoms))
+            # the slab's max_charge (fees + ARG + IM at the captured prices) plus the loss
+            # against the mark when the captured prices are worse than it, so the slab's own
+            # post-fill margin check (RM1-RM3) is met by the pledge alone
+            mark = self._instr_state(iid).price_e6
+            gap = (qt[1].vwap_px_e6 - mark) if side == 0 else (mark - qt[1].vwap_px_e6)
+            adverse = notional(q, gap, self.instr_cfg[iid].contract_size, round_up=True) \
+                if gap > 0 else 0
+            legs.append((sid, q, lim, qt[1].max_charge_atoms + adverse))
         total = sum(mc for *_x, mc in legs)
         vault = self._vault(signer)
         _ensure(total <= vault, E.INSUFFICIENT_FUNDS, f"pledge {total} > vault {vault}")
