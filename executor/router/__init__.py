@@ -498,9 +498,9 @@ class Router:
         _ensure(p.side in _SLAB_SIDE, E.BAD_SIDE)
         _ensure(p.time_in_force in _TIF, E.BAD_TIME_IN_FORCE)
         _ensure(p.maker_class in _MAKER_CLASS, E.BAD_ARGUMENT, "maker class")
-        _ensure(0 < p.qty_lots <= I64_MAX and 0 < p.price_e6 <= MAX_PRICE_E6, E.OVERFLOW
-                if p.qty_lots > I64_MAX or p.price_e6 > MAX_PRICE_E6 else
-                (E.QTY_NOT_POSITIVE if p.qty_lots == 0 else E.PRICE_NOT_POSITIVE))
+        _ensure(p.qty_lots > 0, E.QTY_NOT_POSITIVE)
+        _ensure(p.price_e6 > 0, E.PRICE_NOT_POSITIVE)
+        _ensure(p.qty_lots <= I64_MAX and p.price_e6 <= MAX_PRICE_E6, E.OVERFLOW)
         n = self._user_no_or_assign(signer)
         cfg = slab.config
         cs = self.instr_cfg[p.instrument_id].contract_size
@@ -617,10 +617,19 @@ class Router:
                 left -= take
             _ensure(left == 0, E.ROUTE_UNFILLABLE, f"{qty - left} of {qty} lots holdable")
             small = [sid for sid, (q, _p) in alloc.items()
-                     if q < self.instr_cfg[iid].min_size]
+                     if q < self.instr_cfg[iid].min_size or self._over_e_max(sid, n, iid, side, q)]
             if not small:
                 return [(sid, q, px) for sid, (q, px) in sorted(alloc.items())]
             active = [s for s in active if s not in small]
+
+    def _over_e_max(self, sid: int, n: int, iid: int, side: int, q: int) -> bool:
+        """Exposure ceiling (registry ``E_max``, seed 000 §5.9): a leg that would take the
+        user's position notional on this slab above it is not routed there."""
+        pos = self.slabs[sid].position(n, self.local[(sid, iid)])["qty_lots"]
+        after = pos + (q if side == 0 else -q)
+        mark = self._instr_state(iid).price_e6
+        return notional(abs(after), mark, self.instr_cfg[iid].contract_size,
+                        round_up=True) > self._registry(sid).e_max_atoms
 
     def _tx_reserve(self, signer: bytes, r, now_ms: int, epoch: int) -> list:
         """EXCHANGE §2 flow 1: all-or-nothing multi-slab reservation with one cap per slab."""
@@ -936,7 +945,10 @@ class Router:
         equity, _im, mm = self.margin(user)
         grace = self.state.get(T_LIQUIDATION, user)
         if equity >= mm:
-            _ensure(False, E.NOT_LIQUIDATABLE, f"equity {equity} >= MM {mm}")
+            # L1: the owner restored solvency during the grace window: the router stands down
+            _ensure(grace is not None, E.NOT_LIQUIDATABLE, f"equity {equity} >= MM {mm}")
+            self._put(T_LIQUIDATION, (user,), None)
+            return []
         lc = self.config.router.liquidation
         if grace is None:
             self._put(T_LIQUIDATION, (user,), LiquidationState(now_ms))

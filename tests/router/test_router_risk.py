@@ -213,3 +213,64 @@ def test_restarted_router_expires_the_same_holds_from_state():
     assert w.state.get(T_HOLD, TAKER, 1).status == HOLD_EXPIRED
     assert w.state.get(T_HOLD, TAKER, 2).status != HOLD_EXPIRED
     assert w.conserved()
+
+
+def test_loss_waterfall_account_then_insurance_then_haircut_of_positive_pnl():
+    """A settlement debit beyond the escrow is covered by the insurance fund, the rest becomes
+    the slab's deficit, repaid by haircuts of later positive PnL — never of principal."""
+    from dataclasses import replace as _replace
+
+    from executor.router.records import T_COUNTERS, T_FEE_POOL, T_INSURANCE, Fund
+    from executor.slab.results import CashDelta, CommitResult
+
+    w = World()
+    r = w.router
+    # fund the insurance fund as if from deposits (keeps the conservation identity)
+    w.state.put(T_INSURANCE, (0,), Fund(1_000))
+    c = r._counters()
+    w.state.put(T_COUNTERS, ("router",), _replace(c, deposits_atoms=c.deposits_atoms + 1_000))
+    w.place(MAKER_A, BTC_A, BTC, SELL, 1, book_px(60100))     # MAKER_A now has escrow on A
+    esc_a = r._escrow(MAKER_A, BTC_A).balance_atoms
+    na, nb = r.user_no(MAKER_A), r.user_no(MAKER_B)
+    w.slabs[BTC_A].set_collateral(nb, 0, now_ms=w.now)
+    loss = esc_a + 1_500
+    r._settle(BTC_A, CommitResult(cash_deltas=(CashDelta(na, -loss),)), w.now)
+    assert r._escrow(MAKER_A, BTC_A).balance_atoms == 0           # account first
+    assert r._fund(T_INSURANCE) == 0                              # then insurance (1 000)
+    assert r._slab_cash(BTC_A).deficit_atoms == 500               # the rest is socialised
+    assert w.conserved()
+    r._settle(BTC_A, CommitResult(cash_deltas=(CashDelta(nb, 800),)), w.now)
+    assert r._escrow(MAKER_B, BTC_A).balance_atoms == 300         # 500 haircut of the PnL
+    assert r._slab_cash(BTC_A).deficit_atoms == 0
+    assert r._fund(T_FEE_POOL) >= 0 and w.conserved()
+
+
+def test_funding_rate_is_capped():
+    w = World()
+    w.place(MAKER_B, BTC_A, BTC, BUY, 1, book_px(62000))
+    w.place(MAKER_A, BTC_A, BTC, SELL, 1, book_px(62400))
+    w.apply(TAKER, funding_crank=tx_pb2.FundingCrank(instrument_id=BTC))
+    assert w.router._instr_state(BTC).last_rate_ppm == 75 * 100   # FUNDING cap_bps=75
+
+
+def test_restored_solvency_in_grace_window_stands_the_router_down():
+    w = World(accounts={TAKER: 45_000_000, MAKER_A: 10**13, MAKER_B: 10**13})
+    w.place(MAKER_A, BTC_A, BTC, SELL, 10, book_px(59900))
+    w.reserve(TAKER, 1, BTC, BUY, 10, book_px(60000))
+    w.next_epoch()
+    w.commit(TAKER, 1, BTC, BUY, 10, book_px(60000))
+    px = BTC_PX
+    for _ in range(2):
+        px = px * 9_700 // 10_000 // 100_000 * 100_000
+        w.advance(1)
+        w.oracle(BTC, px)
+    liq = tx_pb2.Liquidate(user=TAKER)
+    w.apply(MAKER_B, liquidate=liq)                       # grace opens
+    w.deposit(TAKER, 100_000_000)                         # the owner tops up (L1)
+    assert w.apply(MAKER_B, liquidate=liq) == []          # stands down, clears the window
+    try:
+        w.apply(MAKER_B, liquidate=liq)
+        raise AssertionError("a healthy account is not liquidatable")
+    except Rejected as r:
+        assert r.code == E.NOT_LIQUIDATABLE
+    assert w.router._exposures(TAKER) == {(BTC_A, BTC): 10}
