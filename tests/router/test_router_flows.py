@@ -160,3 +160,21 @@ def test_slab_collateral_mirrors_escrow_minus_slab_cash():
             esc = w.state.get(T_ESCROW, who, sid, 0)
             esc = esc.balance_atoms if esc else 0
             assert acct["collateral_atoms"] == max(0, esc - acct["cash_atoms"])
+
+
+def test_every_router_record_round_trips_through_its_canonical_encoding():
+    w = World()
+    two_books(w)
+    w.reserve(TAKER, 1, BTC, BUY, 5, book_px(60000))
+    w.reserve(TAKER, 2, BTC, BUY, 5, book_px(60000))
+    w.next_epoch()
+    w.commit(TAKER, 1, BTC, BUY, 5, book_px(60000))
+    records = w.records()
+    kinds = {type(v).__name__ for v in records.values()}
+    assert {"Vault", "Escrow", "Cap", "RouteHold", "Portfolio", "UserNo", "UserKey",
+            "RegistryEntry", "Fund", "InstrumentState", "SlabCash", "Counters",
+            "ExpiryIndex"} <= kinds
+    for v in records.values():
+        raw = v.encode()
+        assert type(v).decode(raw) == v
+        assert type(v).decode(raw).encode() == raw
