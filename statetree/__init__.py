@@ -12,20 +12,25 @@ Hashing rules and the proof format are in ``hashing.py``, ``proof.py`` and READM
 from .errors import InvalidInput, StateCorruption, StateTreeError, VersionNotFound
 from .hashing import EMPTY_HASH, leaf_hash, node_hash, reference_root
 from .keys import NAMESPACES, derive_key
-from .proof import InvalidProof, Proof, verify
+from .pages import PageRegion
+from .proof import InvalidProof, Proof, check_proof, verify
 from .tree import MAX_VALUE_BYTES, StateTree
+from .txlog import TxLog
 
 __all__ = [
     "EMPTY_HASH",
     "MAX_VALUE_BYTES",
     "NAMESPACES",
+    "PageRegion",
     "InvalidInput",
     "InvalidProof",
     "Proof",
     "StateCorruption",
     "StateTree",
     "StateTreeError",
+    "TxLog",
     "VersionNotFound",
+    "check_proof",
     "derive_key",
     "leaf_hash",
     "node_hash",

@@ -188,6 +188,15 @@ def verify(root: bytes, key: bytes, value: bytes | None, proof: Union[bytes, Pro
         return False
 
 
+def check_proof(root: bytes, key: bytes, value: bytes | None, proof: Union[bytes, Proof]) -> None:
+    """Like ``verify`` but raises ``InvalidProof`` saying what is wrong (malformed proof,
+    absent/present mismatch, or a proof that leads to another root)."""
+    _check_args(root, key, value)
+    if not isinstance(proof, Proof):
+        proof = Proof.from_bytes(proof)
+    proof.check(bytes(root), bytes(key), None if value is None else bytes(value))
+
+
 def _verify_encoded(root: bytes, key: bytes, value: bytes | None, data: bytes,
                     _sha=sha256, _node=NODE_PREFIX, _leaf=LEAF_PREFIX, _empty=EMPTY_HASH) -> bool:
     n = len(data)

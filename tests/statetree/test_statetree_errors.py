@@ -165,3 +165,16 @@ def test_a_missing_or_altered_value_is_reported(seeded, damage):
         assert tree.get(KEYS[0]) == KEYS[0][:8]
     finally:
         tree.close()
+
+
+def test_check_proof_says_why_a_proof_fails(tree):
+    from statetree import check_proof
+    root = tree.apply(1, GOOD)
+    encoded = tree.prove(KEYS[0]).to_bytes()
+    check_proof(root, KEYS[0], b"a", encoded)  # valid: no exception
+    with pytest.raises(InvalidProof, match="absent value"):
+        check_proof(root, KEYS[0], None, encoded)
+    with pytest.raises(InvalidProof, match="root"):
+        check_proof(root, KEYS[0], b"b", encoded)
+    with pytest.raises(InvalidProof, match="length"):
+        check_proof(root, KEYS[0], b"a", encoded + b"\x00")
