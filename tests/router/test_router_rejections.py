@@ -234,3 +234,22 @@ def test_funding_before_the_interval_is_rejected():
     w.apply(TAKER, funding_crank=tx_pb2.FundingCrank(instrument_id=BTC))
     w.advance(1_000)
     rejected(w, E.FUNDING_NOT_DUE, w.apply, TAKER, funding_crank=tx_pb2.FundingCrank(instrument_id=BTC))
+
+
+def test_commit_whose_debit_exceeds_the_cap_is_rejected():
+    """P7/ADV1: a taker debit above min(cap.remaining, escrow) is refused before any slab
+    commits — here a close that would realise a loss larger than the route's pledge."""
+    w = World()
+    w.place(MAKER_A, BTC_A, BTC, SELL, 5, book_px(60000))
+    w.reserve(TAKER, 1, BTC, BUY, 5, book_px(60000), slabs=(BTC_A,))
+    w.next_epoch()
+    w.commit(TAKER, 1, BTC, BUY, 5, book_px(60000))
+    px = BTC_PX
+    for _ in range(3):
+        px = px * 9_710 // 10_000 // 100_000 * 100_000
+        w.advance(1)
+        w.oracle(BTC, px)
+    w.place(MAKER_B, BTC_A, BTC, BUY, 5, px)
+    w.reserve(TAKER, 2, BTC, SELL, 5, px, slabs=(BTC_A,))
+    w.next_epoch()
+    rejected(w, E.CAP_EXCEEDED, w.commit, TAKER, 2, BTC, SELL, 5, px)
