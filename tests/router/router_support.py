@@ -99,12 +99,13 @@ class Rejected(Exception):
 class World:
     """Router + slabs + state, driven like the block executor drives them."""
 
-    def __init__(self, *, accounts=None, faucet=True, cfg=None, **cfg_kw):
+    def __init__(self, *, accounts=None, faucet=True, cfg=None, manifests=None, **cfg_kw):
         self.cfg = cfg or make_config(**cfg_kw)
         self.slabs = build_slabs(self.cfg)
         self.state = ExecState(_NoTree())
         self.router = Router(self.state, self.cfg, self.slabs, governance=frozenset({GOV}),
-                             bridge_relayers=frozenset({RELAYER}), faucet_enabled=faucet)
+                             bridge_relayers=frozenset({RELAYER}), faucet_enabled=faucet,
+                             running_manifests=manifests)
         self.now = T0
         self.epoch = T0 // BATCH_MS
         accounts = {MAKER_A: RICH, MAKER_B: RICH, TAKER: RICH, TAKER2: RICH, LP: RICH} \

@@ -253,3 +253,24 @@ def test_commit_whose_debit_exceeds_the_cap_is_rejected():
     w.reserve(TAKER, 2, BTC, SELL, 5, px, slabs=(BTC_A,))
     w.next_epoch()
     rejected(w, E.CAP_EXCEEDED, w.commit, TAKER, 2, BTC, SELL, 5, px)
+
+
+def _manifest(tag: bytes):
+    from executor.manifest import Manifest, proof_hash
+    transcript = "assetl2 verification transcript v1\nconfig-fingerprint " + ("ab" * 32) + "\nend\n"
+    return Manifest(tag * 32, bytes.fromhex("ab" * 32), proof_hash(transcript), transcript)
+
+
+def test_routing_skips_slabs_whose_registered_manifest_does_not_match():
+    """P10/P11: governance registered a different code hash for slab B than what runs."""
+    running = {sid: _manifest(b"\x01") for sid in (1, 2, 3, 4)}
+    w = World(manifests=running)
+    two_books(w)
+    w.apply(GOV, upgrade_slab=tx_pb2.UpgradeSlab(slab_id=BTC_B, active=True, manifest=tx_pb2.Manifest(
+        code_hash=b"\x02" * 32, config_hash=bytes.fromhex("ab" * 32),
+        proof_hash=running[BTC_B].proof_hash)))
+    rejected(w, E.ROUTE_UNFILLABLE, w.reserve, TAKER, 1, BTC, BUY, 10, book_px(60000))
+    rejected(w, E.SLAB_MANIFEST_MISMATCH, w.reserve, TAKER, 1, BTC, BUY, 5, book_px(60000),
+             slabs=(BTC_B,))
+    rejected(w, E.SLAB_MANIFEST_MISMATCH, w.place, TAKER, BTC_B, BTC, BUY, 1, book_px(59000))
+    w.reserve(TAKER, 2, BTC, BUY, 5, book_px(60000))           # slab A still matches
