@@ -385,6 +385,18 @@ class Router:
         r = s.set_collateral(n, min(want, I64_MAX), now_ms=now_ms)
         _ensure(r.ok, E.INTERNAL if r.code == E.OK else r.code, f"set_collateral slab {slab}")
 
+    def _slab_shortfall(self, n: int, slab: int) -> int:
+        """How far the user's existing account on ``slab`` is below the slab's own IM.
+
+        The router refunds unused escrow after every route (the portfolio margin governs
+        withdrawals), but each slab still checks its own IM on an IM-increasing fill (RM1–RM3),
+        so a new pledge tops the account back up to it first."""
+        s = self.slabs[slab]
+        if not s.account(n):
+            return 0
+        equity, im, _mm = s.margin(n)
+        return max(0, im - equity)
+
     def _collateral_after(self, user: bytes, n: int, slab: int, escrow_after: int) -> int:
         acct = self.slabs[slab].account(n)
         cash = acct.get("cash_atoms", 0) if acct else 0
@@ -437,11 +449,11 @@ class Router:
         self._put(T_COUNTERS, _COUNTERS_KEY, replace(c, deposits_atoms=c.deposits_atoms + d.amount_atoms))
         return []
 
-    def _pledged_open(self, user: bytes, slab: int) -> int:
+    def _pledged_open(self, user: bytes, slab: int, exclude: int = 0) -> int:
         """Escrow still backing open routes on ``slab`` (not withdrawable)."""
         total = 0
         for e in self._get(T_EXPIRY, *_EXPIRY_KEY, default=ExpiryIndex()).entries:
-            if e.user == user:
+            if e.user == user and e.hold_id != exclude:
                 cap = self.state.get(T_CAP, e.hold_id, slab)
                 if cap is not None and not cap.burned:
                     total += cap.remaining
@@ -505,7 +517,8 @@ class Router:
         cfg = slab.config
         cs = self.instr_cfg[p.instrument_id].contract_size
         n_up = notional(p.qty_lots, p.price_e6, cs, round_up=True)
-        need = bps_of(n_up, cfg.imr_bps + cfg.taker_fee_bps + cfg.arg_tax_bps, round_up=True)
+        need = (bps_of(n_up, cfg.imr_bps + cfg.taker_fee_bps + cfg.arg_tax_bps, round_up=True)
+                + self._slab_shortfall(n, p.slab_id))
         vault = self._vault(signer)
         pledge = min(vault, need)
         esc_after = self._escrow(signer, p.slab_id).balance_atoms + pledge
@@ -666,7 +679,8 @@ class Router:
             gap = (qt[1].vwap_px_e6 - mark) if side == 0 else (mark - qt[1].vwap_px_e6)
             adverse = notional(q, gap, self.instr_cfg[iid].contract_size, round_up=True) \
                 if gap > 0 else 0
-            legs.append((sid, q, lim, qt[1].max_charge_atoms + adverse))
+            legs.append((sid, q, lim, qt[1].max_charge_atoms + adverse
+                         + self._slab_shortfall(n, sid)))
         total = sum(mc for *_x, mc in legs)
         vault = self._vault(signer)
         _ensure(total <= vault, E.INSUFFICIENT_FUNDS, f"pledge {total} > vault {vault}")
@@ -763,12 +777,21 @@ class Router:
         return events
 
     def _close_leg(self, user: bytes, n: int, hold_id: int, slab: int, now_ms: int) -> None:
-        """Return the cap's unused amount from escrow to the vault and burn the cap."""
+        """Return the cap's unused amount from escrow to the vault and burn the cap.
+
+        "Unused" is what neither the user's other open routes on this slab nor the slab's own
+        IM for the positions it now holds need (RM1–RM3 stay met on every slab); the router's
+        portfolio margin decides whether that kept escrow may leave later (withdraw)."""
         cap = self.state.get(T_CAP, hold_id, slab)
         if cap is None or cap.burned:
             return
         esc = self._escrow(user, slab)
-        refund = min(cap.remaining, esc.balance_atoms)
+        keep = self._pledged_open(user, slab, exclude=hold_id)
+        s = self.slabs[slab]
+        if s.account(n):
+            eq, im, _mm = s.margin(n)
+            keep += max(0, im - (eq - esc.balance_atoms))
+        refund = min(cap.remaining, max(0, esc.balance_atoms - keep))
         if refund and now_ms <= cap.expiry_ms:
             cap, esc = safe_debit(cap, esc, user=user, slab=slab, asset=ASSET, amount=refund,
                                   now_ms=now_ms)

@@ -48,6 +48,8 @@ def test_buy_then_sell_leaves_router_margin_near_zero():
 
 
 def test_unused_escrow_returns_to_vault_after_commit():
+    """After a commit the escrow keeps exactly what the slab's own IM needs (RM1–RM3); the rest
+    of the pledge returns to the vault."""
     w = World()
     two_books(w)
     vault0 = w.router._vault(TAKER)
@@ -57,9 +59,15 @@ def test_unused_escrow_returns_to_vault_after_commit():
     w.next_epoch()
     events = w.commit(TAKER, 1, BTC, BUY, 10, book_px(60000))
     fees = sum(e.fill.taker_fee_atoms for e in events)
-    assert vault0 - w.router._vault(TAKER) == fees
+    n = w.router.user_no(TAKER)
+    kept = 0
     for slab in (BTC_A, BTC_B):
-        assert w.router._escrow(TAKER, slab).balance_atoms == 0
+        esc = w.router._escrow(TAKER, slab).balance_atoms
+        eq, im, _mm = w.slabs[slab].margin(n)
+        assert esc == max(0, im - (eq - esc))        # exactly the slab's need, no more
+        kept += esc
+    assert 0 < kept < pledged
+    assert vault0 - w.router._vault(TAKER) == fees + kept
 
 
 def test_cancel_hold_releases_refunds_and_is_idempotent():

@@ -238,7 +238,25 @@ def test_funding_before_the_interval_is_rejected():
 
 def test_commit_whose_debit_exceeds_the_cap_is_rejected():
     """P7/ADV1: a taker debit above min(cap.remaining, escrow) is refused before any slab
-    commits — here a close that would realise a loss larger than the route's pledge."""
+    commits.  Pledges are sized so an honest route never hits it; here the cap is shrunk as if
+    it had been partly spent, and the commit (whose fees exceed what is left) is refused."""
+    from dataclasses import replace as _replace
+
+    from executor.router.records import T_CAP
+    w = World()
+    two_books(w)
+    w.reserve(TAKER, 1, BTC, BUY, 10, book_px(60000))
+    route = w.state.get(T_HOLD, TAKER, 1)
+    cap = w.state.get(T_CAP, route.hold_id, BTC_B)
+    w.state.put(T_CAP, (route.hold_id, BTC_B), _replace(cap, remaining=1))
+    w.state.release(0)
+    w.next_epoch()
+    rejected(w, E.CAP_EXCEEDED, w.commit, TAKER, 1, BTC, BUY, 10, book_px(60000))
+
+
+def test_closing_a_losing_position_is_funded_by_the_pledge():
+    """The reserve tops the slab account up to its IM first, so the realised loss of a close
+    fits the route's cap."""
     w = World()
     w.place(MAKER_A, BTC_A, BTC, SELL, 5, book_px(60000))
     w.reserve(TAKER, 1, BTC, BUY, 5, book_px(60000), slabs=(BTC_A,))
@@ -252,7 +270,9 @@ def test_commit_whose_debit_exceeds_the_cap_is_rejected():
     w.place(MAKER_B, BTC_A, BTC, BUY, 5, px)
     w.reserve(TAKER, 2, BTC, SELL, 5, px, slabs=(BTC_A,))
     w.next_epoch()
-    rejected(w, E.CAP_EXCEEDED, w.commit, TAKER, 2, BTC, SELL, 5, px)
+    w.commit(TAKER, 2, BTC, SELL, 5, px)
+    assert w.router._exposures(TAKER) == {}
+    assert w.conserved()
 
 
 def _manifest(tag: bytes):
