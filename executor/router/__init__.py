@@ -79,6 +79,7 @@ class Router:
         self.bridge_relayers = frozenset(bridge_relayers)
         self.faucet_enabled = bool(faucet_enabled)
         self.running_manifests = dict(running_manifests or {})
+        self._keys: dict[tuple, bytes] = {}
         r = config.router
         self.cap_ttl_ms = min(r.cap_ttl_ms, 120_000)
         # static id maps (1-based indices into the sorted config tuples)
@@ -103,12 +104,22 @@ class Router:
             if c.a in self.instr_id and c.b in self.instr_id) if pm.model == "cross_alpha" else ()
 
     # ================================================================== record helpers
+    def _key(self, table, parts: tuple) -> bytes:
+        """Derived tree keys, memoised (key derivation is a SHA-256 per lookup)."""
+        ck = (table.namespace, parts)
+        k = self._keys.get(ck)
+        if k is None:
+            if len(self._keys) > 1_000_000:
+                self._keys.clear()
+            k = self._keys[ck] = table.key(*parts)
+        return k
+
     def _get(self, table, *parts, default=None):
-        v = self.state.get(table, *parts)
+        v = self.state.get_by_key(table, self._key(table, parts))
         return default if v is None else v
 
     def _put(self, table, parts: tuple, value) -> None:
-        self.state.put(table, parts, value)
+        self.state.put_by_key(table, self._key(table, parts), value)
 
     def _counters(self) -> Counters:
         return self._get(T_COUNTERS, *_COUNTERS_KEY, default=Counters())
@@ -149,7 +160,7 @@ class Router:
 
     # ------------------------------------------------------------------ users
     def user_no(self, user: bytes) -> int | None:
-        rec = self.state.get(T_USER_NO, user)
+        rec = self._get(T_USER_NO, user)
         return None if rec is None else rec.user_no
 
     def _user_no_or_assign(self, user: bytes) -> int:
@@ -168,7 +179,7 @@ class Router:
     def user_key(self, n: int) -> bytes:
         if n == POOL_USER:
             return b""
-        rec = self.state.get(T_USER_KEY, n)
+        rec = self._get(T_USER_KEY, n)
         if rec is None:
             raise ExecutorError(E.INTERNAL, f"slab user {n} has no public key")
         return rec.pubkey
@@ -179,7 +190,7 @@ class Router:
 
     # ------------------------------------------------------------------ registry (P10/P11)
     def _registry(self, slab: int) -> RegistryEntry | None:
-        return self.state.get(T_REGISTRY, slab)
+        return self._get(T_REGISTRY, slab)
 
     def _eligible(self, slab: int) -> E:
         """OK when routing to ``slab`` is allowed: registered, active, manifest matches."""
@@ -341,7 +352,7 @@ class Router:
             elif d < 0:
                 owed = -d
                 if taker is not None and user == taker and cap_key is not None:
-                    cap = self.state.get(T_CAP, *cap_key)
+                    cap = self._get(T_CAP, *cap_key)
                     esc = self._escrow(user, slab)
                     take = min(owed, cap.remaining, esc.balance_atoms)
                     cap, esc = safe_debit(cap, esc, user=user, slab=slab, asset=ASSET,
@@ -434,7 +445,7 @@ class Router:
         if d.source == tx_pb2.DEPOSIT_SOURCE_BRIDGE:
             _ensure(signer in self.bridge_relayers, E.NOT_BRIDGE_RELAYER)
             _ensure(0 < len(d.l1_ref) <= 64, E.BAD_ARGUMENT, "bridge deposits need an l1_ref")
-            _ensure(self.state.get(T_DEPOSIT_REF, d.l1_ref) is None, E.DEPOSIT_REPLAYED)
+            _ensure(self._get(T_DEPOSIT_REF, d.l1_ref) is None, E.DEPOSIT_REPLAYED)
             self._put(T_DEPOSIT_REF, (d.l1_ref,), DepositRef(d.amount_atoms))
         elif d.source == tx_pb2.DEPOSIT_SOURCE_FAUCET:
             _ensure(self.faucet_enabled, E.FAUCET_DISABLED)
@@ -454,7 +465,7 @@ class Router:
         total = 0
         for e in self._get(T_EXPIRY, *_EXPIRY_KEY, default=ExpiryIndex()).entries:
             if e.user == user and e.hold_id != exclude:
-                cap = self.state.get(T_CAP, e.hold_id, slab)
+                cap = self._get(T_CAP, e.hold_id, slab)
                 if cap is not None and not cap.burned:
                     total += cap.remaining
         return total
@@ -646,7 +657,7 @@ class Router:
 
     def _tx_reserve(self, signer: bytes, r, now_ms: int, epoch: int) -> list:
         """EXCHANGE §2 flow 1: all-or-nothing multi-slab reservation with one cap per slab."""
-        _ensure(self.state.get(T_HOLD, signer, r.route_id) is None, E.ROUTE_EXISTS)
+        _ensure(self._get(T_HOLD, signer, r.route_id) is None, E.ROUTE_EXISTS)
         _ensure(len(r.commitment) == COMMITMENT_BYTES, E.BAD_COMMITMENT)
         _ensure(r.side in _SLAB_SIDE, E.BAD_SIDE)
         self._require_instrument(r.instrument_id)
@@ -718,7 +729,7 @@ class Router:
     # ================================================================== commit (flow 2)
     def _tx_commit(self, signer: bytes, c, now_ms: int, epoch: int) -> list:
         """Reveal and fill every leg at its captured prices, atomically across slabs."""
-        h = self.state.get(T_HOLD, signer, c.route_id)
+        h = self._get(T_HOLD, signer, c.route_id)
         _ensure(h is not None, E.UNKNOWN_HOLD, f"route {c.route_id}")
         _ensure(h.status != HOLD_COMMITTED, E.HOLD_ALREADY_COMMITTED)
         _ensure(h.status == HOLD_RESERVED, E.HOLD_CLOSED)
@@ -741,7 +752,7 @@ class Router:
         for leg in h.legs:
             code = self._eligible(leg.slab)
             _ensure(code == E.OK, code, f"slab {leg.slab}")
-            cap = self.state.get(T_CAP, h.hold_id, leg.slab)
+            cap = self._get(T_CAP, h.hold_id, leg.slab)
             _ensure(cap is not None and not cap.burned, E.CAP_BURNED)
             _ensure(now_ms <= cap.expiry_ms, E.CAP_EXPIRED)
             mcap, tcap = self._fee_caps(leg.slab)
@@ -782,7 +793,7 @@ class Router:
         "Unused" is what neither the user's other open routes on this slab nor the slab's own
         IM for the positions it now holds need (RM1–RM3 stay met on every slab); the router's
         portfolio margin decides whether that kept escrow may leave later (withdraw)."""
-        cap = self.state.get(T_CAP, hold_id, slab)
+        cap = self._get(T_CAP, hold_id, slab)
         if cap is None or cap.burned:
             return
         esc = self._escrow(user, slab)
@@ -824,7 +835,7 @@ class Router:
     def _tx_cancel_hold(self, signer: bytes, c, now_ms: int, epoch: int) -> list:
         """Idempotent (R8, F2): a second cancel, one of an expired or committed route, or one
         of a route id never reserved (nothing to cancel) is a successful no-op."""
-        h = self.state.get(T_HOLD, signer, c.route_id)
+        h = self._get(T_HOLD, signer, c.route_id)
         if h is not None and h.status == HOLD_RESERVED:
             self._release_route(h, HOLD_CANCELLED, now_ms)
         return []
@@ -837,7 +848,7 @@ class Router:
         idx = self._get(T_EXPIRY, *_EXPIRY_KEY, default=ExpiryIndex())
         due = sorted((e.hold_id, e.user, e.route_id) for e in idx.entries if now_ms > e.expiry_ms)
         for _hid, user, route_id in due:
-            h = self.state.get(T_HOLD, user, route_id)
+            h = self._get(T_HOLD, user, route_id)
             if h is not None and h.status == HOLD_RESERVED:
                 self._release_route(h, HOLD_EXPIRED, now_ms)
         return []
@@ -966,7 +977,7 @@ class Router:
         n = self.user_no(user)
         _ensure(n is not None, E.UNKNOWN_USER)
         equity, _im, mm = self.margin(user)
-        grace = self.state.get(T_LIQUIDATION, user)
+        grace = self._get(T_LIQUIDATION, user)
         if equity >= mm:
             # L1: the owner restored solvency during the grace window: the router stands down
             _ensure(grace is not None, E.NOT_LIQUIDATABLE, f"equity {equity} >= MM {mm}")
@@ -1110,7 +1121,7 @@ class Router:
         return st, keys
 
     def hold_view(self, user: bytes, route_id: int):
-        h = self.state.get(T_HOLD, user, route_id)
+        h = self._get(T_HOLD, user, route_id)
         if h is None:
             return None
         msg = state_pb2.Hold(user=user, route_id=route_id, status=h.status,

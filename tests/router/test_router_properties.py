@@ -148,7 +148,7 @@ def _reserve_msg(route_id, iid, side, qty, limit, slabs):
                           slab_ids=list(slabs))
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(op, min_size=5, max_size=60))
 def test_router_invariants_hold_over_random_sequences(ops):
     w = World(accounts={MAKER_A: 10**12, MAKER_B: 10**12, TAKER: 5 * 10**9, TAKER2: 10**11,
