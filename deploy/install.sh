@@ -23,7 +23,7 @@ PY=${PYTHON:-python3}
 # The install is editable, so Python sources are live; only the packaging files and the
 # Cython sources need a reinstall.  Skip pip when none of them changed since the last one.
 stamp=.venv/.assetl2-install-stamp
-want=$(cat pyproject.toml setup.py $(find executor -name '*.pyx' -o -name '*.pxd' | sort) | sha256sum | cut -d' ' -f1)
+want=$(cat pyproject.toml setup.py $(find executor statetree -name '*.pyx' -o -name '*.pxd' | sort) | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "install: pip install -e '.[test,bench]' (compiles the Cython core)" >&2
   .venv/bin/python -m pip install -q --upgrade pip

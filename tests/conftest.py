@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-# Test helper modules (tests/support.py, tests/node/nodeproc.py) import by plain name.
+# Test helper modules (tests/support.py, tests/node/nodeproc.py) import by plain name.  They are
+# appended, after the repository root, so tests/<role>/ never shadows the <role> package.
 for _dir in (Path(__file__).parent, Path(__file__).parent / "node"):
     if str(_dir) not in sys.path:
-        sys.path.insert(0, str(_dir))
+        sys.path.append(str(_dir))
 
 
 @pytest.fixture
