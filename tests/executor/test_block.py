@@ -1,0 +1,162 @@
+"""Block application (DESIGN §3–§5): envelope rules, replay protection, atomicity, determinism."""
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from nacl.signing import SigningKey
+
+from executor.block import (MAX_TX_BYTES, MAX_VALIDITY_WINDOW_MS, BlockError, BlockInput, Executor,
+                            dedup_key)
+from executor.errors import ErrorCode
+from executor.genesis import load_genesis
+from executor.tx import sign_payload
+from proto.assetl2.v1 import tx_pb2
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "executor" / "curvescript" / "examples"
+GENESIS = load_genesis(EXAMPLES / "devnet.curve", EXAMPLES / "devnet-genesis.toml")
+CHAIN = GENESIS.chain_id
+T0 = 1_000_000
+
+
+def dev_key(role: str) -> SigningKey:
+    """The devnet's public dev keys (sha256 of a role name; see devnet-genesis.toml)."""
+    return SigningKey(hashlib.sha256(f"assetl2-devnet-{role}".encode()).digest())
+
+
+TAKER = dev_key("account-0")
+
+
+def executor(path: Path) -> Executor:
+    return Executor(path, GENESIS, governance=frozenset(GENESIS.governance),
+                    bridge_relayers=frozenset(GENESIS.bridge_relayers), sync=False)
+
+
+def envelope(body_name: str, body, *, key: SigningKey = TAKER, chain: str = CHAIN, nonce: int = 1,
+             valid_until_ms: int = T0 + 60_000) -> bytes:
+    payload = tx_pb2.Payload(chain_id=chain, valid_until_ms=valid_until_ms, client_nonce=nonce)
+    getattr(payload, body_name).CopyFrom(body)
+    return sign_payload(key, chain, payload).SerializeToString()
+
+
+def cancel_hold(nonce: int = 1, **kw) -> bytes:
+    """A transaction every account may send at any time; cancelling an unknown hold is a no-op (F2)."""
+    return envelope("cancel_hold", tx_pb2.CancelHold(route_id=10_000 + nonce), nonce=nonce, **kw)
+
+
+def test_genesis_root_is_the_same_in_two_fresh_executors(tmp_path):
+    a, b = executor(tmp_path / "a"), executor(tmp_path / "b")
+    assert a.height == b.height == 0
+    assert a.state_root() == b.state_root()
+    a.close(), b.close()
+
+
+def bad_transactions() -> list[tuple[bytes, ErrorCode]]:
+    good = tx_pb2.Envelope.FromString(cancel_hold(1))
+    tampered = tx_pb2.Envelope(payload=good.payload + b"\x00", signer=good.signer, signature=good.signature)
+    empty = sign_payload(TAKER, CHAIN, tx_pb2.Payload(chain_id=CHAIN, valid_until_ms=T0 + 1, client_nonce=9))
+    return [
+        (b"\x00" * (MAX_TX_BYTES + 1), ErrorCode.TX_TOO_LARGE),
+        (b"\xff\xff\xff", ErrorCode.TX_MALFORMED),
+        (tampered.SerializeToString(), ErrorCode.BAD_SIGNATURE),
+        (cancel_hold(2, chain="assetl2-other"), ErrorCode.BAD_SIGNATURE),  # signed for another chain
+        (cancel_hold(3, valid_until_ms=T0 - 1), ErrorCode.TX_EXPIRED),
+        (cancel_hold(4, valid_until_ms=T0 + MAX_VALIDITY_WINDOW_MS + 1), ErrorCode.TX_VALIDITY_TOO_LONG),
+        (empty.SerializeToString(), ErrorCode.TX_MALFORMED),
+    ]
+
+
+def test_each_bad_envelope_gets_its_code_and_changes_nothing(tmp_path):
+    a, b = executor(tmp_path / "a"), executor(tmp_path / "b")
+    bad = bad_transactions()
+    out = a.apply_block(BlockInput(1, T0, tuple(raw for raw, _ in bad)))
+    assert [ErrorCode(r.error_code) for r in out.receipts] == [code for _, code in bad]
+    assert all(not r.ok and r.message for r in out.receipts)
+    empty = b.apply_block(BlockInput(1, T0, ()))
+    assert out.state_root == empty.state_root, "rejected transactions must leave no trace in state"
+    assert out.tx_log_size == len(bad), "every ordered transaction is logged, rejected or not"
+    a.close(), b.close()
+
+
+def test_transaction_signed_for_another_chain_with_matching_signature_is_wrong_chain(tmp_path):
+    ex = executor(tmp_path / "a")
+    other = "assetl2-other"
+    payload = tx_pb2.Payload(chain_id=other, valid_until_ms=T0 + 10, client_nonce=1,
+                             cancel_hold=tx_pb2.CancelHold(route_id=1))
+    # Signed over this chain's id but naming another chain in the payload.
+    raw = sign_payload(TAKER, CHAIN, payload).SerializeToString()
+    out = ex.apply_block(BlockInput(1, T0, (raw,)))
+    assert ErrorCode(out.receipts[0].error_code) == ErrorCode.WRONG_CHAIN
+    ex.close()
+
+
+def test_a_duplicate_is_refused_until_its_window_closes_and_then_forgotten(tmp_path):
+    ex = executor(tmp_path / "a")
+    tx = cancel_hold(7, valid_until_ms=T0 + 5_000)
+    out = ex.apply_block(BlockInput(1, T0, (tx, tx)))
+    assert out.receipts[0].ok, out.receipts[0].message
+    assert ErrorCode(out.receipts[1].error_code) == ErrorCode.TX_DUPLICATE
+    out = ex.apply_block(BlockInput(2, T0 + 1_000, (tx,)))
+    assert ErrorCode(out.receipts[0].error_code) == ErrorCode.TX_DUPLICATE
+    h = tx_pb2.Envelope.FromString(tx).payload
+    key = dedup_key(hashlib.sha256(h).digest())
+    assert ex.tree.get(key) is not None
+    ex.apply_block(BlockInput(3, T0 + 8_000, ()))
+    assert ex.tree.get(key) is None, "the dedup record must be pruned after valid_until_ms"
+    out = ex.apply_block(BlockInput(4, T0 + 9_000, (tx,)))
+    assert ErrorCode(out.receipts[0].error_code) == ErrorCode.TX_EXPIRED
+    ex.close()
+
+
+def test_block_header_must_follow_the_executed_chain(tmp_path):
+    ex = executor(tmp_path / "a")
+    with pytest.raises(BlockError, match="height"):
+        ex.apply_block(BlockInput(2, T0, ()))
+    ex.apply_block(BlockInput(1, T0, ()))
+    with pytest.raises(BlockError, match="timestamp"):
+        ex.apply_block(BlockInput(2, T0, ()))
+    ex.close()
+
+
+def test_restart_resumes_at_the_last_block_with_the_same_root(tmp_path):
+    ex = executor(tmp_path / "a")
+    for h in range(1, 4):
+        out = ex.apply_block(BlockInput(h, T0 + h * 60, (cancel_hold(h),)))
+    root = out.state_root
+    ex.close()
+    again = executor(tmp_path / "a")
+    assert again.height == 3 and again.state_root() == root
+    info = again.block_info(3)
+    assert info.state_root == root and info.tx_log_size == 3 and len(info.receipts) == 1
+    again.apply_block(BlockInput(4, T0 + 400, ()))
+    again.close()
+
+
+REPLAY = r"""
+import sys
+sys.path.insert(0, {tests!r})
+import test_block as tb
+from executor.block import BlockInput
+ex = tb.executor(__import__("pathlib").Path({path!r}))
+for h in range(1, 41):
+    txs = tuple(tb.cancel_hold(h * 10 + i) for i in range(h % 4))
+    out = ex.apply_block(BlockInput(h, tb.T0 + h * 37, txs))
+    print(h, out.state_root.hex(), out.tx_log_root.hex())
+ex.close()
+"""
+
+
+def test_two_fresh_processes_produce_identical_roots_at_every_height(tmp_path):
+    outputs = []
+    for i, seed in enumerate(("1", "2")):
+        code = REPLAY.format(tests=str(Path(__file__).parent), path=str(tmp_path / f"p{i}"))
+        env = dict(os.environ, PYTHONHASHSEED=seed)
+        res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+        assert res.returncode == 0, res.stderr
+        outputs.append(res.stdout)
+    assert outputs[0] == outputs[1]
+    assert len(outputs[0].splitlines()) == 40
