@@ -250,11 +250,27 @@ class Cluster:
         self.compose("up", "-d", "--no-build", *services, timeout=timeout)
 
     def down(self, *, timeout: float = 180) -> None:
-        """Remove the project's containers, network and volumes (never raises)."""
+        """Remove the project's containers, network and volumes (never raises).
+
+        ``compose down -v`` first; whatever it left (it timed out, a container was paused)
+        is then removed by the project's label.
+        """
         try:
             self.compose("down", "-v", "--remove-orphans", "-t", "5", timeout=timeout, check=False)
         except ComposeError:
             pass
+        label = f"label=com.docker.compose.project={self.project}"
+        try:
+            left = self.docker("ps", "-aq", "--filter", label, check=False).stdout.split()
+            if left:
+                self.docker("rm", "-f", "-v", *left, timeout=120, check=False)
+            for kind in ("network", "volume"):
+                names = self.docker(kind, "ls", "-q", "--filter", label, check=False).stdout.split()
+                if names:
+                    self.docker(kind, "rm", *names, timeout=120, check=False)
+        except ComposeError:
+            pass
+        self._ids.clear()
 
     def stop(self, service: str, *, timeout: float = 60) -> None:
         self.compose("stop", "-t", "10", service, timeout=timeout)
