@@ -527,7 +527,10 @@ class Router:
         n = self._user_no_or_assign(signer)
         cfg = slab.config
         cs = self.instr_cfg[p.instrument_id].contract_size
-        n_up = notional(p.qty_lots, p.price_e6, cs, round_up=True)
+        # the slab margins a resting order as if filled at the oracle: price the pledge at
+        # the worse of the two
+        mark = self._instr_state(p.instrument_id).price_e6
+        n_up = notional(p.qty_lots, max(p.price_e6, mark), cs, round_up=True)
         need = (bps_of(n_up, cfg.imr_bps + cfg.taker_fee_bps + cfg.arg_tax_bps, round_up=True)
                 + self._slab_shortfall(n, p.slab_id))
         vault = self._vault(signer)

@@ -184,3 +184,52 @@ def test_safe_debit_never_exceeds_min_of_cap_and_escrow(remaining, balance, amou
     assert amount <= min(remaining, balance)
     assert esc.balance_atoms - esc2.balance_atoms == amount == cap.remaining - cap2.remaining
     assert esc2.nonce == esc.nonce + (1 if amount else 0)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(2, 10), st.integers(0, 8), st.lists(st.integers(100, 300), min_size=2,
+                                                        max_size=6),
+       st.integers(35_000_000, 120_000_000))
+def test_liquidation_fills_stay_inside_the_band_and_conserve(long_a, short_b, moves_bps, vault):
+    """Adverse oracle moves against a (partly hedged) position, then a keeper liquidates:
+    every sweep fill is inside the band around the mark (L3) and the invariants hold."""
+    w = World(accounts={TAKER: vault, MAKER_A: 10**13, MAKER_B: 10**13})
+    w.place(MAKER_A, BTC_A, BTC, SELL, long_a, BTC_PX)
+    w.reserve(TAKER, 1, BTC, BUY, long_a, BTC_PX, slabs=(BTC_A,))
+    if short_b:
+        w.place(MAKER_B, BTC_B, BTC, BUY, short_b, BTC_PX)
+        short_b *= w.try_apply(TAKER, reserve=_reserve_msg(2, BTC, SELL, short_b, BTC_PX,
+                                                           (BTC_B,)))[0] == 0
+    w.next_epoch()
+    w.commit(TAKER, 1, BTC, BUY, long_a, BTC_PX)
+    if short_b:
+        w.commit(TAKER, 2, BTC, SELL, short_b, BTC_PX)
+    px = BTC_PX
+    sign = -1 if long_a >= short_b else 1
+    for m in moves_bps:
+        nxt = px * (10_000 + sign * m) // 10_000 // TICK[BTC] * TICK[BTC]
+        if sign < 0:
+            nxt += TICK[BTC]          # round toward the last price: stay within MAX_MOVE
+        w.advance(1)
+        if w.try_apply(FEEDER_KEY, oracle_update=tx_pb2.OracleUpdate(
+                oracle_id=1, instrument_id=BTC, price_e6=nxt, publish_time_ms=w.now))[0] == 0:
+            px = nxt
+    lo, hi = w.router.band_limits(BTC, w.cfg.router.liquidation.band_bps)
+    for slab in (BTC_A, BTC_B):                       # depth on both sides, some outside the band
+        for side, price in ((BUY, lo), (SELL, hi)):
+            w.try_apply(MAKER_A if slab == BTC_A else MAKER_B, place_order=tx_pb2.PlaceOrder(
+                slab_id=slab, instrument_id=BTC, side=side, qty_lots=6, price_e6=price,
+                time_in_force=1, maker_class=2))
+    liq = tx_pb2.Liquidate(user=TAKER)
+    code, _ = w.try_apply(MAKER_B, liquidate=liq)
+    w.advance(5_000)
+    code2, events = w.try_apply(MAKER_B, liquidate=liq)
+    for e in events:
+        assert lo <= e.fill.price_e6 <= hi
+    if code == 0 and code2 == 0 and events:
+        assert abs(sum(w.router._exposures(TAKER).values())) <= abs(long_a - short_b)
+    LIQ_OUTCOMES.add((code, code2, bool(events)))
+    check_invariants(w)
+
+
+LIQ_OUTCOMES: set = set()
