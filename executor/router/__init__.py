@@ -558,12 +558,15 @@ class Router:
         return events
 
     def _order_event(self, slab_id: int, iid: int, order_id: int, owner: bytes):
+        # core.order(): (id, account, instr, side, price, qty, reserved, flags, created_ms);
+        # flags bit 1 = PENDING, bit 2 = CANCELLED (held part only)
         o = self.slabs[slab_id].order(order_id) if order_id else None
         if o is None:
             st, rem, resv = state_pb2.ORDER_STATE_FILLED, 0, 0
         else:
-            st = state_pb2.ORDER_STATE_LIVE
-            rem, resv = o[5], o[6] if len(o) > 6 else 0
+            st = (state_pb2.ORDER_STATE_CANCELLED if o[7] & 2 else
+                  state_pb2.ORDER_STATE_PENDING if o[7] & 1 else state_pb2.ORDER_STATE_LIVE)
+            rem, resv = o[5], o[6]
         return state_pb2.Event(order_update=state_pb2.OrderUpdate(
             slab_id=slab_id, instrument_id=iid, order_id=order_id, owner=owner, state=st,
             remaining_lots=max(rem, 0), reserved_lots=max(resv, 0)))

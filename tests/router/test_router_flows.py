@@ -186,3 +186,18 @@ def test_every_router_record_round_trips_through_its_canonical_encoding():
         raw = v.encode()
         assert type(v).decode(raw) == v
         assert type(v).decode(raw).encode() == raw
+
+
+def test_place_order_events_report_fills_and_the_order_state():
+    w = World()
+    events = w.place(MAKER_A, BTC_A, BTC, SELL, 5, book_px(59900), maker_class=1)   # REG
+    (ev,) = events
+    assert ev.order_update.state == 1 and ev.order_update.remaining_lots == 5      # PENDING
+    w.next_epoch()
+    events = w.place(TAKER, BTC_A, BTC, BUY, 2, book_px(59900), tif=2)             # IOC
+    fills = [e.fill for e in events if e.HasField("fill")]
+    assert [(f.qty_lots, f.price_e6, f.maker, f.taker) for f in fills] == \
+        [(2, book_px(59900), MAKER_A, TAKER)]
+    assert w.router._exposures(TAKER) == {(BTC_A, BTC): 2}
+    assert w.router._exposures(MAKER_A) == {(BTC_A, BTC): -2}
+    assert w.conserved()
