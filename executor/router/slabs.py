@@ -4,7 +4,8 @@ The router numbers slabs by their 1-based index in ``config.slabs`` (sorted by i
 instruments by their 1-based index in ``config.instruments``; a slab's local instrument index
 is its position in ``SlabConfig.instruments``.  ``slab_program_config`` builds the book slab's
 ``executor.slab.config.SlabConfig`` or the AMM's ``AmmSlabConfig`` with exactly that
-numbering, so the block executor and the tests build identical slabs.  The oracle's
+numbering and the same fields as the block executor's ``executor/slabs.py`` (fee caps: the
+tighter of the slab's and the router's, ADV3), so tests and nodes build identical slabs.  The oracle's
 ``STALENESS max_age_ms`` is the slabs' staleness bound, the same one the router uses.
 """
 from __future__ import annotations
@@ -39,7 +40,8 @@ def slab_program_config(config: Config, slab_number: int):
         kill_band_bps=s.anti_toxicity.kill_band_bps, jit_penalty=s.anti_toxicity.jit_penalty,
         arg_tax_bps=s.anti_toxicity.arg_tax_bps, freeze_ms=s.anti_toxicity.freeze_ms,
         freeze_top_k=s.anti_toxicity.top_k, reservation_batch_ms=s.batch_ms,
-        fee_cap_maker_bps=s.fee_cap.maker_bps, fee_cap_taker_bps=s.fee_cap.taker_bps)
+        fee_cap_maker_bps=min(s.fee_cap.maker_bps, config.router.fee_cap.maker_bps),
+        fee_cap_taker_bps=min(s.fee_cap.taker_bps, config.router.fee_cap.taker_bps))
 
 
 def build_slabs(config: Config) -> dict[int, object]:
