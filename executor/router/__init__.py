@@ -974,8 +974,9 @@ class Router:
 
     # ================================================================== liquidation (L1–L3)
     def _tx_liquidate(self, signer: bytes, l, now_ms: int, epoch: int) -> list:
-        """Any keeper may call it.  Below MM: first a grace window (L1: the owner may top up
-        or re-pledge; the router nets exposure on the portfolio, so only the net is at risk),
+        """Any keeper may call it.  Below MM: first a grace window (L1: the router re-pledges
+        free vault collateral to slabs below their own IM, the owner may top up; exposure is
+        already netted across slabs by the portfolio margin, so only the net is at risk),
         then a router-only sweep of LIVE depth within ``band_bps`` of the mark on each slab
         with a reduce-only IOC (L3), every debit through ``safe_debit`` (L2), a penalty to the
         insurance fund, and residual loss down the waterfall in ``_settle``."""
@@ -992,6 +993,7 @@ class Router:
         lc = self.config.router.liquidation
         if grace is None:
             self._put(T_LIQUIDATION, (user,), LiquidationState(now_ms))
+            self._repledge(user, n, now_ms)
             return []
         _ensure(now_ms >= grace.grace_start_ms + lc.grace_ms, E.LIQUIDATION_GRACE)
         events = []
@@ -1001,6 +1003,20 @@ class Router:
             events += self._sweep(user, n, sid, iid, q, now_ms, lc.band_bps, lc.penalty_bps)
         self._put(T_LIQUIDATION, (user,), None)
         return events
+
+    def _repledge(self, user: bytes, n: int, now_ms: int) -> None:
+        """L1, router-first remediation: move free vault collateral into every slab account
+        that is below its own IM, in slab-id order, so no slab sees a shortfall the portfolio
+        can cover (the router's equity is unchanged: vault and escrow both count)."""
+        for sid in self.slab_ids:
+            vault = self._vault(user)
+            if not vault:
+                return
+            top_up = min(vault, self._slab_shortfall(n, sid))
+            if top_up:
+                self._set_vault(user, vault - top_up)
+                self._credit_escrow(user, sid, top_up)
+                self._sync_collateral(user, n, sid, now_ms)
 
     def band_limits(self, iid: int, band_bps: int) -> tuple[int, int]:
         """(lowest sell price, highest buy price) of a liquidation sweep (L3), tick-aligned

@@ -125,7 +125,12 @@ def test_liquidation_grace_then_sweep_inside_band():
     w.place(MAKER_A, BTC_A, BTC, BUY, 5, (lo - 1_000 * 100_000) // 100_000 * 100_000)  # outside
     w.place(MAKER_B, BTC_B, BTC, BUY, 5, px - 10 * 100_000)
     liq = tx_pb2.Liquidate(user=TAKER)
+    vault0 = w.router._vault(TAKER)
+    assert vault0 > 0
     assert w.apply(MAKER_B, liquidate=liq) == []          # L1: grace window opens
+    assert w.router._vault(TAKER) < vault0                # free collateral re-pledged first
+    assert w.router.margin(TAKER)[0] == equity            # which does not change equity
+    assert w.conserved()
     try:
         w.apply(MAKER_B, liquidate=liq)
         raise AssertionError("inside the grace window nothing is swept")
