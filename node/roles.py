@@ -66,7 +66,11 @@ RoleFactory = Callable[[RoleContext], RoleService]
 
 def factories() -> dict[str, RoleFactory]:
     """The roles this release implements, by name.  Built roles register here."""
+    # Imported here: the role modules import this one.
+    from node import executor_role, poster_role, sequencer_role
+
     found: dict[str, RoleFactory] = {}
-    from node import sequencer_role
+    found["executor"] = executor_role.factory
     found["sequencer"] = sequencer_role.factory
+    found["batchposter"] = poster_role.factory
     return found
