@@ -406,7 +406,8 @@ class SequencerRole:
     async def submit(self, envelope: tx_pb2.Envelope) -> client_pb2.SubmitResult:
         """ClientBackend.submit: admit one envelope or say why not (stable codes)."""
         fut = asyncio.get_running_loop().create_future()
-        self._queue.append(_Pending(envelope, fut, client=True))
+        p = _Pending(envelope, fut, client=True)
+        self._queue.append(p)
         self._wake.set()
         return await fut
 

@@ -522,6 +522,9 @@ class Replica:
         elif kind == TIMER_PROPOSE:
             if self._propose_deadline is not None and now >= self._propose_deadline:
                 self._try_propose(idle_expired=True)
+            elif self._propose_deadline is not None:
+                # a real timer may fire a little early (ms rounding, loop vs wall clock): re-arm
+                self._out.append(SetTimer(TIMER_PROPOSE, self._propose_deadline))
         else:
             raise Rejected("unknown_timer")
 

@@ -1,0 +1,310 @@
+"""Sequencer cluster throughput and decide latency (issue 6 benchmark; not a timed test).
+
+Starts a 1-node and a 4-node cluster of real `assetl2 run` processes on loopback, streams
+signed order transactions at them over gRPC `SubmitStream` from client worker processes until
+steady state, and reports, over a measurement window after a warm-up:
+
+- decided tx/s: growth of `consensus_decided_txs` on node 0 over the window;
+- decide latency p50/p99: from the nodes' `consensus_decide_latency_seconds` histogram
+  (admission at the receiving node → decide there), window delta, interpolated within buckets;
+- ratios against the issue-6 targets (1 node ≥ 20 000 tx/s end to end; 4 nodes ≥ 5 000 tx/s
+  with p99 ≤ 500 ms).
+
+What the figure covers is printed with it: by default the nodes run the sequencer role only
+(admission → mempool → consensus → decide, persisted), `--executor` adds the executor role when
+this build has it (then a decided block is also executed, but execution runs after the decide
+and is not in the decide latency).
+
+Usage: python -m bench.cluster [--nodes 1,4] [--seconds 10] [--warmup 3] [--clients 2]
+       [--streams 8] [--executor] [--json]. Progress goes to stderr; with --json the last line of
+stdout is one JSON object.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing as mp
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+CHAIN = "assetl2-bench"
+TARGETS = {1: (20_000, None), 4: (5_000, 0.5)}
+
+
+def log(msg: str) -> None:
+    print(f"[bench.cluster] {msg}", file=sys.stderr, flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# ----------------------------------------------------------------------------- cluster
+
+
+class BenchCluster:
+    def __init__(self, n: int, root: Path, executor: bool) -> None:
+        from node import keys
+
+        self.n = n
+        self.root = root
+        self.procs: list[subprocess.Popen] = []
+        self.members = []
+        for i in range(n):
+            d = root / f"node{i}"
+            (d / "data").mkdir(parents=True)
+            key = keys.NodeKey.generate()
+            keys.write(d / "data" / "node-key.json", key)
+            self.members.append({"dir": d, "key": key, "grpc": f"127.0.0.1:{free_port()}",
+                                 "admin": f"127.0.0.1:{free_port()}", "peer": f"127.0.0.1:{free_port()}"})
+        roles = '["executor", "sequencer"]' if executor else '["sequencer"]'
+        for m in self.members:
+            committee = ""
+            if n > 1:
+                committee = (f"committee_keys = {json.dumps([x['key'].address for x in self.members])}\n"
+                             f"committee_peers = {json.dumps([x['peer'] for x in self.members])}\n")
+            (m["dir"] / "node.toml").write_text(
+                f'[node]\nchain_id = "{CHAIN}"\ndata_dir = "data"\nroles = {roles}\nlog_level = "warning"\n'
+                f'log_format = "text"\nshutdown_grace_s = 1\n'
+                f'[grpc]\nlisten = "{m["grpc"]}"\nmax_concurrent_streams = 1024\n'
+                f'[admin]\nlisten = "{m["admin"]}"\n[peer]\nlisten = "{m["peer"]}"\n'
+                f"[sequencer]\n{committee}rate_per_s = 1000000\nrate_burst = 1000000\n"
+                f"mempool_max_txs = 1000000\nmax_block_txs = 20000\n"
+            )
+
+    def start(self) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.upper().startswith("ASSETL2__")}
+        for m in self.members:
+            logf = open(m["dir"] / "node.log", "ab")
+            self.procs.append(subprocess.Popen([sys.executable, "-m", "node.cli", "run", "--config", str(m["dir"] / "node.toml")],
+                                               stdout=logf, stderr=subprocess.STDOUT, env=env, cwd=REPO))
+        deadline = time.monotonic() + 60
+        for i, m in enumerate(self.members):
+            while True:
+                if self.procs[i].poll() is not None:
+                    raise SystemExit(f"node{i} exited: {(m['dir'] / 'node.log').read_text()[-1500:]}")
+                try:
+                    with urllib.request.urlopen(f"http://{m['admin']}/readyz", timeout=2) as r:
+                        if r.status == 200:
+                            break
+                except OSError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"node{i} not ready")
+                time.sleep(0.1)
+
+    def stop(self) -> None:
+        for p in self.procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in self.procs:
+            try:
+                p.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+    def metrics(self, i: int) -> str:
+        with urllib.request.urlopen(f"http://{self.members[i]['admin']}/metrics", timeout=5) as r:
+            return r.read().decode()
+
+
+def sample(text: str, name: str) -> float:
+    m = re.search(rf"^{re.escape(name)} ([0-9.e+-]+)$", text, re.M)
+    return float(m.group(1)) if m else 0.0
+
+
+def buckets(text: str, name: str) -> list[tuple[float, float]]:
+    out = []
+    for le, v in re.findall(rf'^{re.escape(name)}_bucket{{le="([^"]+)"}} ([0-9.e+-]+)$', text, re.M):
+        out.append((float("inf") if le == "+Inf" else float(le), float(v)))
+    return sorted(out)
+
+
+def quantile(b0: list, b1: list, q: float) -> float | None:
+    """q-quantile of the window (bucket deltas), linear within the bucket."""
+    delta = [(le, c1 - (dict(b0).get(le, 0.0))) for le, c1 in b1]
+    total = delta[-1][1] if delta else 0
+    if total <= 0:
+        return None
+    rank = q * total
+    prev_le, prev_c = 0.0, 0.0
+    for le, c in delta:
+        if c >= rank:
+            if le == float("inf"):
+                return prev_le
+            frac = (rank - prev_c) / (c - prev_c) if c > prev_c else 1.0
+            return prev_le + (le - prev_le) * frac
+        prev_le, prev_c = le, c
+    return prev_le
+
+
+# ----------------------------------------------------------------------------- clients
+
+
+def client_main(targets: list[str], streams: int, count: int, seed: int, ready, go, result) -> None:
+    """One client process: sign `count` orders up front, then stream them over `streams`."""
+    import grpc
+    from nacl.signing import SigningKey
+
+    from executor.tx import sign_payload
+    from proto.assetl2.v1 import client_pb2_grpc, tx_pb2
+
+    keys = [SigningKey(bytes([seed % 256, i % 256]) + bytes(30)) for i in range(16)]
+    until = int(time.time() * 1000) + 3_600_000
+    envs = []
+    for i in range(count):
+        p = tx_pb2.Payload(chain_id=CHAIN, valid_until_ms=until, client_nonce=seed * 10_000_000 + i)
+        p.place_order.SetInParent()
+        envs.append(sign_payload(keys[i % len(keys)], CHAIN, p))
+    per = [envs[i::streams] for i in range(streams)]
+    ready.set()
+    go.wait()
+
+    async def run() -> tuple[int, int]:
+        channels = [grpc.aio.insecure_channel(t) for t in targets]
+        accepted = refused = 0
+
+        async def one(k: int) -> None:
+            nonlocal accepted, refused
+            stub = client_pb2_grpc.ClientApiStub(channels[k % len(channels)])
+            try:
+                async for r in stub.SubmitStream(iter(per[k])):
+                    if r.accepted:
+                        accepted += 1
+                    else:
+                        refused += 1
+            except grpc.aio.AioRpcError:
+                pass
+
+        await asyncio.gather(*(one(k) for k in range(streams)))
+        for ch in channels:
+            await ch.close()
+        return accepted, refused
+
+    try:
+        import uvloop
+        uvloop.install()
+    except ImportError:
+        pass
+    result.put(asyncio.run(run()))
+
+
+# ----------------------------------------------------------------------------- one run
+
+
+def run_cluster(n: int, args) -> dict:
+    root = Path(tempfile.mkdtemp(prefix=f"bench-cluster{n}-"))
+    cluster = BenchCluster(n, root, args.executor)
+    log(f"{n} node(s): starting")
+    cluster.start()
+    try:
+        targets = [m["grpc"] for m in cluster.members]
+        per_client = args.txs // args.clients
+        ctx = mp.get_context("spawn")
+        go = ctx.Event()
+        results = ctx.Queue()
+        workers = []
+        for c in range(args.clients):
+            ready = ctx.Event()
+            w = ctx.Process(target=client_main, args=(targets, args.streams, per_client, c + 1 + 100 * n, ready, go, results))
+            w.start()
+            workers.append((w, ready))
+        for w, ready in workers:
+            ready.wait(300)
+        log(f"{n} node(s): {per_client * args.clients} signed orders ready; streaming with "
+            f"{args.clients} client process(es) x {args.streams} streams")
+        go.set()
+        time.sleep(args.warmup)
+        m0 = cluster.metrics(0)
+        t0 = time.monotonic()
+        lat0 = [buckets(cluster.metrics(i), "consensus_decide_latency_seconds") for i in range(n)]
+        time.sleep(args.seconds)
+        m1 = cluster.metrics(0)
+        t1 = time.monotonic()
+        lat1 = [buckets(cluster.metrics(i), "consensus_decide_latency_seconds") for i in range(n)]
+        decided = sample(m1, "consensus_decided_txs") - sample(m0, "consensus_decided_txs")
+        blocks = sample(m1, "consensus_block_height") - sample(m0, "consensus_block_height")
+        merged0 = _merge(lat0)
+        merged1 = _merge(lat1)
+        tps = decided / (t1 - t0)
+        p50 = quantile(merged0, merged1, 0.50)
+        p99 = quantile(merged0, merged1, 0.99)
+        mempool = sample(m1, "sequencer_mempool_size")
+        log(f"{n} node(s): {tps:,.0f} decided tx/s, {blocks / (t1 - t0):.1f} blocks/s, "
+            f"p50 {p50 and p50 * 1000:.0f} ms, p99 {p99 and p99 * 1000:.0f} ms, mempool {mempool:.0f}")
+        go_done = time.monotonic() + 120
+        accepted = refused = 0
+        for w, _ in workers:
+            w.join(max(1, go_done - time.monotonic()))
+            if w.is_alive():
+                w.terminate()
+        while not results.empty():
+            a, r = results.get()
+            accepted += a
+            refused += r
+        return {"nodes": n, "decided_tx_per_s": round(tps, 1), "blocks_per_s": round(blocks / (t1 - t0), 2),
+                "p50_ms": None if p50 is None else round(p50 * 1000, 1),
+                "p99_ms": None if p99 is None else round(p99 * 1000, 1),
+                "accepted": accepted, "refused": refused, "mempool_at_end": mempool,
+                "window_s": round(t1 - t0, 2)}
+    finally:
+        cluster.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _merge(per_node: list[list]) -> list:
+    acc: dict[float, float] = {}
+    for b in per_node:
+        for le, c in b:
+            acc[le] = acc.get(le, 0.0) + c
+    return sorted(acc.items())
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--nodes", default="1,4")
+    ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--warmup", type=float, default=3.0)
+    ap.add_argument("--clients", type=int, default=2)
+    ap.add_argument("--streams", type=int, default=8)
+    ap.add_argument("--txs", type=int, default=120_000, help="signed orders prepared in total (per cluster)")
+    ap.add_argument("--executor", action="store_true", help="also run the executor role (if built)")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args(argv)
+    sizes = [int(x) for x in args.nodes.split(",")]
+    covers = ("admission -> mempool -> consensus -> decide (persisted) -> execute" if args.executor
+              else "admission (decode, signature, expiry, dedup) -> mempool -> consensus -> decide (persisted); no execution")
+    rows = [run_cluster(n, args) for n in sizes]
+    print(f"\nSequencer cluster on this machine ({os.cpu_count()} CPUs); figure covers: {covers}")
+    print(f"{'nodes':>5} | {'decided tx/s':>12} | {'target':>7} | {'ratio':>6} | {'p50 ms':>7} | {'p99 ms':>7} | {'p99 target':>10} | {'ratio':>6}")
+    for r in rows:
+        tgt, p99_tgt = TARGETS.get(r["nodes"], (None, None))
+        ratio = r["decided_tx_per_s"] / tgt if tgt else None
+        lat_ratio = (p99_tgt * 1000) / r["p99_ms"] if p99_tgt and r["p99_ms"] else None
+        r["target_tx_per_s"], r["ratio_vs_target"] = tgt, None if ratio is None else round(ratio, 3)
+        r["p99_target_ms"] = None if p99_tgt is None else p99_tgt * 1000
+        r["p99_ratio_target_over_measured"] = None if lat_ratio is None else round(lat_ratio, 2)
+        print(f"{r['nodes']:>5} | {r['decided_tx_per_s']:>12,.0f} | {tgt or '-':>7} | "
+              f"{(f'{ratio:.2f}x' if ratio else '-'):>6} | {r['p50_ms'] if r['p50_ms'] is not None else '-':>7} | "
+              f"{r['p99_ms'] if r['p99_ms'] is not None else '-':>7} | {(p99_tgt * 1000 if p99_tgt else '-'):>10} | "
+              f"{(f'{lat_ratio:.2f}x' if lat_ratio else '-'):>6}")
+    if args.json:
+        print(json.dumps({"covers": covers, "cpus": os.cpu_count(), "rows": rows}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
