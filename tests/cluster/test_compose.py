@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import compose
-from compose import NODES, REPO, Cluster, ComposeError
+from compose import NODES, REPO, Cluster
 
 from node import config as config_mod
 
