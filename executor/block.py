@@ -232,7 +232,8 @@ class Executor:
             events = self.router.apply_tx(env.signer, payload, now_ms=now_ms, epoch=epoch)
         except ExecutorError as err:
             self.state.rollback(sp)
-            return h, _receipt(h, err.code, getattr(err, "detail", "") or ""), []
+            return h, state_pb2.Receipt(tx_hash=h, ok=False, error_code=int(err.code),
+                                        error_name=err.code.name, message=err.message), []
         self.remember(h, payload.valid_until_ms)
         self.state.release(sp)
         return h, _receipt(h), events

@@ -160,3 +160,14 @@ def test_two_fresh_processes_produce_identical_roots_at_every_height(tmp_path):
         outputs.append(res.stdout)
     assert outputs[0] == outputs[1]
     assert len(outputs[0].splitlines()) == 40
+
+
+def test_a_router_rejection_keeps_its_detail_in_the_receipt(tmp_path):
+    ex = executor(tmp_path / "a")
+    place = tx_pb2.PlaceOrder(slab_id=1, instrument_id=2, side=tx_pb2.SIDE_BUY, qty_lots=1,
+                              price_e6=3_000_000_000, time_in_force=tx_pb2.TIME_IN_FORCE_GTC)
+    out = ex.apply_block(BlockInput(1, T0, (envelope("place_order", place),)))
+    r = out.receipts[0]
+    assert not r.ok and r.error_name == "BAD_ARGUMENT"
+    assert "AMM" in r.message, "the router's specific reason must reach the client"
+    ex.close()
