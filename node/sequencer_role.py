@@ -9,8 +9,9 @@ Wiring, in data-flow order (issue 6):
     ─► signed attestation ─► state certificate (2f+1) for the batch poster
 
 - Admitted transactions are gossiped to every member (batched every `gossip_flush_ms`), so
-  whichever member leads next can propose them; gossip is checked again on arrival (signature
-  once per node) but not rate limited (it was limited where it entered).
+  whichever member leads next can propose them; gossip from an authenticated member is decoded,
+  deduplicated and expiry-checked but neither rate limited nor signature-checked again (the
+  entry node did both; the executor re-verifies every signature when it applies the block).
 - On start the role first catches up decided history from peers (`sequencer/catchup.py`),
   replays to the executor whatever storage holds beyond the executor's height, then builds the
   replica from storage — so a restarted node never re-decides or double-votes.
@@ -396,7 +397,6 @@ class SequencerRole:
     def _on_gossip(self, sender: int, envelopes) -> None:
         if self.driver is None:
             return
-        loop = asyncio.get_running_loop()
         for env in envelopes:
             self._queue.append(_Pending(env, None, client=False))
         self._wake.set()
@@ -457,9 +457,13 @@ class SequencerRole:
                 return False
         return True
 
-    def _verify_chunk(self, envs: list[tx_pb2.Envelope]) -> list[bool]:
+    def _verify_chunk(self, batch: list[_Pending]) -> list[bool]:
+        """Client signatures are checked here, once, at the node the client chose. Gossip from
+        an authenticated committee member is not checked again: the executor verifies every
+        signature when it applies the block (authoritative, DESIGN §3), a forged transaction
+        changes nothing, and the peer that forwarded it is identified by its envelope signature."""
         chain = self.chain_id
-        return [signature_valid(e, chain) for e in envs]
+        return [signature_valid(p.env, chain) if p.client else True for p in batch]
 
     async def _admission_loop(self) -> None:
         """Takes everything queued since the last round: cheap checks on the loop, signatures
@@ -477,9 +481,9 @@ class SequencerRole:
                 continue
             chunks = [batch[i:i + VERIFY_CHUNK] for i in range(0, len(batch), VERIFY_CHUNK)]
             if len(batch) <= INLINE_VERIFY:
-                results = [self._verify_chunk([p.env for p in batch])]  # a thread hop costs more
+                results = [self._verify_chunk(batch)]  # a thread hop costs more
             else:
-                results = await asyncio.gather(*(loop.run_in_executor(self.pool, self._verify_chunk, [p.env for p in c]) for c in chunks))
+                results = await asyncio.gather(*(loop.run_in_executor(self.pool, self._verify_chunk, c) for c in chunks))
             good = []
             for chunk, oks in zip(chunks, results):
                 for p, ok in zip(chunk, oks):
