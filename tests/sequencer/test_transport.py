@@ -12,7 +12,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from proto.assetl2.v1 import peer_pb2, peer_pb2_grpc, tx_pb2
-from sequencer.codec import decode_message
+from sequencer.codec import decode_message, encode_message
 from sequencer.crypto import Signer
 from sequencer.sim import make_signers
 from sequencer.transport import PeerTransport, TransportConfig, envelope_signing_bytes
@@ -157,4 +157,37 @@ async def test_oversized_peer_messages_are_refused_by_the_size_limit(committee4)
         assert info.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
         assert b.got == []
     finally:
+        await b.t.stop()
+
+
+def _self_signed(tmp_path):
+    import shutil
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl CLI not available")
+    key, cert = tmp_path / "peer.key", tmp_path / "peer.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                    "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=assetl2-peer",
+                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True, timeout=30)
+    return cert.read_bytes(), key.read_bytes()
+
+
+async def test_peers_talk_over_tls_when_configured_and_plaintext_clients_are_refused(committee4, tmp_path):
+    signers, addrs = committee4
+    cert, key = _self_signed(tmp_path)
+    a = Node(0, signers, addrs, tls_cert=cert, tls_key=key)
+    b = Node(1, signers, addrs, tls_cert=cert, tls_key=key)
+    await a.t.start()
+    await b.t.start()
+    try:
+        msg = BlockRequest(sender=0, block_hash=b"\x22" * 32, max_blocks=1)
+        a.t.send(1, msg)
+        await _until(lambda: b.got)
+        assert b.got[0] == (0, encode_message(msg))
+        with pytest.raises(grpc.aio.AioRpcError):
+            await asyncio.wait_for(_deliver_raw(addrs[1], [_env(signers[2], 2, 2, 1)]), WAIT_S)
+        assert len(b.got) == 1
+    finally:
+        await a.t.stop()
         await b.t.stop()
