@@ -99,8 +99,34 @@ def _verify_anchor(argv: list[str]) -> int:
     return audit.run_verify_anchor(parser.parse_args(argv))
 
 
+def _client(argv: list[str]) -> int:
+    """``assetl2 client …``: the SDK's command line, parsed by node/client/cli.py."""
+    from node.client import cli as client_cli
+
+    return client_cli.main(argv)
+
+
+def _devnet(argv: list[str]) -> int:
+    """``assetl2 devnet …``: local Solana RPC + cluster + demo workload, parsed by node/devnet.py."""
+    from node import devnet
+
+    return devnet.main(argv)
+
+
+def _bench(argv: list[str]) -> int:
+    """``assetl2 bench load …``: the gRPC load generator in bench/load.py."""
+    if argv[:1] != ["load"]:
+        print("assetl2 bench: error: the only benchmark here is `assetl2 bench load` (see bench/ for the others)",
+              file=sys.stderr)
+        return EXIT_USAGE
+    from bench import load
+
+    return load.main(argv[1:])
+
+
 # Subcommands whose options belong to (and are parsed by) a role module, imported on use.
-DELEGATED = {"solana-dev": _solana_dev, "verify-anchor": _verify_anchor}
+DELEGATED = {"solana-dev": _solana_dev, "verify-anchor": _verify_anchor, "client": _client,
+             "devnet": _devnet, "bench": _bench}
 
 
 def _cmd_config_reference(_args: argparse.Namespace) -> int:
@@ -127,6 +153,9 @@ def parser() -> argparse.ArgumentParser:
     # Listed for help only: main() hands their argv to the role module's own parser (DELEGATED).
     sub.add_parser("solana-dev", help="local Solana JSON-RPC (LiteSVM) with the anchor program deployed")
     sub.add_parser("verify-anchor", help="auditor check: anchored batches and a Merkle proof against Solana")
+    sub.add_parser("client", help="client commands: deposit, orders, reserve/commit, book, account, watch …")
+    sub.add_parser("devnet", help="local Solana RPC + node cluster + demo workload with live progress")
+    sub.add_parser("bench", help="`bench load`: many gRPC clients at a target rate against a node")
 
     keys = sub.add_parser("keys", help="manage ed25519 keypairs (Solana JSON format)")
     ksub = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")

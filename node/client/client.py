@@ -256,7 +256,7 @@ class Client:
                         last_block = h
                         if want_blocks:
                             yield ev
-                    else:
+                    elif _wanted(ev, kinds, user):
                         yield ev
                 if not reconnect:
                     return
@@ -267,6 +267,23 @@ class Client:
             delay = RECONNECT_BACKOFF_S[min(attempt, len(RECONNECT_BACKOFF_S) - 1)]
             attempt += 1
             await asyncio.sleep(delay)
+
+
+_KIND_OF = {"fill": client_pb2.EVENT_KIND_FILL, "order_update": client_pb2.EVENT_KIND_ORDER_UPDATE,
+            "batch": client_pb2.EVENT_KIND_BATCH}
+
+
+def _wanted(ev: state_pb2.Event, kinds: list[int], user: bytes) -> bool:
+    """Client-side filter (kinds, user), so the answer is right whether or not the node filters."""
+    kind = ev.WhichOneof("kind")
+    if kinds and _KIND_OF.get(kind) not in kinds:
+        return False
+    if user:
+        if kind == "fill":
+            return user in (bytes(ev.fill.maker), bytes(ev.fill.taker))
+        if kind == "order_update":
+            return bytes(ev.order_update.owner) == user
+    return True
 
 
 class SubmitStream:
