@@ -351,9 +351,11 @@ class AmmSlab:
 
     # ------------------------------------------------------------------ router-facing operations
     def set_collateral(self, user: int, amount_atoms: int, *, maker_class: int | None = None,
-                       now_ms: int = 0) -> SlabResult:
+                       now_ms: int = 0, reset_cash: bool = False) -> SlabResult:
         """Record the router's escrow balance for ``user`` (read-only to the slab, P4); creates
-        the account on first use.  An AMM has no maker classes: ``maker_class`` must be None."""
+        the account on first use.  An AMM has no maker classes: ``maker_class`` must be None.
+        ``reset_cash``: the router settled the account's cash into its escrow, so it restarts
+        at 0 (never the pool's: user 0 is refused here)."""
         try:
             self._check_time(now_ms)
             if (not isinstance(user, int) or not 0 < user <= I64_MAX
@@ -363,6 +365,8 @@ class AmmSlab:
             slot = self._ensure_account_slot(user)
             acct = self._get(_ACCOUNT, self._aoff(slot))
             acct[_A_COLLATERAL] = amount_atoms
+            if reset_cash:
+                acct[_A_CASH] = 0
             self._put(_ACCOUNT, self._aoff(slot), acct)
             self._touch_time(now_ms)
             return SlabResult()

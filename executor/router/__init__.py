@@ -11,8 +11,9 @@ whole transaction is known to succeed.
 Collateral and settlement model (see README.md beside this file for the full statement):
 
 * vault ``(user)``: free collateral.  escrow ``(user, slab)``: collateral pledged to one slab;
-  the slab's account ``collateral`` is always ``max(0, escrow − slab cash)``, so the slab's
-  equity ``collateral + cash + uPnL`` equals ``escrow + uPnL`` (P4: only the router writes it).
+  between transactions the slab's account has ``collateral = escrow`` and ``cash = 0`` (the
+  router settles every cash delta into the escrow at once), so the slab's equity
+  ``collateral + cash + uPnL`` is ``escrow + uPnL`` (P4: only the router writes it).
 * A slab result's cash deltas are settled at once: credits go to the escrow (minus a haircut
   while the slab has an uncovered deficit), debits leave it through ``safe_debit`` (the route's
   cap for a commit's taker, a one-shot settlement cap otherwise), shortfalls go down the
@@ -386,15 +387,15 @@ class Router:
             self._sync_collateral(user, n, slab, now_ms)
 
     def _sync_collateral(self, user: bytes, n: int, slab: int, now_ms: int) -> None:
-        """Keep the slab's view ``collateral = max(0, escrow − slab cash)`` (P4)."""
+        """Keep the slab's view exact: ``collateral = escrow`` and ``cash = 0`` — the router
+        has settled every cash delta into the escrow already (P4: the slab only reads it)."""
         s = self.slabs[slab]
         acct = s.account(n)
-        cash = acct.get("cash_atoms", 0) if acct else 0
-        want = max(0, self._escrow(user, slab).balance_atoms - cash)
-        if acct and acct.get("collateral_atoms") == want:
+        want = self._escrow(user, slab).balance_atoms
+        if acct and acct["collateral_atoms"] == want and acct["cash_atoms"] == 0:
             return
-        r = s.set_collateral(n, min(want, I64_MAX), now_ms=now_ms)
-        _ensure(r.ok, E.INTERNAL if r.code == E.OK else r.code, f"set_collateral slab {slab}")
+        r = s.set_collateral(n, want, now_ms=now_ms, reset_cash=True)
+        _ensure(r.ok, E.INTERNAL, f"set_collateral slab {slab}: {r.code!r}")
 
     def _slab_shortfall(self, n: int, slab: int) -> int:
         """How far the user's existing account on ``slab`` is below the slab's own IM.
@@ -409,6 +410,8 @@ class Router:
         return max(0, im - equity)
 
     def _collateral_after(self, user: bytes, n: int, slab: int, escrow_after: int) -> int:
+        """The collateral a preview must assume once the escrow is ``escrow_after`` (the
+        slab's cash is 0 between transactions, see ``_sync_collateral``)."""
         acct = self.slabs[slab].account(n)
         cash = acct.get("cash_atoms", 0) if acct else 0
         return min(max(0, escrow_after - cash), I64_MAX)
@@ -549,6 +552,7 @@ class Router:
             self._credit_escrow(signer, p.slab_id, pledge)
         r = slab.set_collateral(n, coll, maker_class=mclass, now_ms=now_ms)
         _ensure(r.ok, E.INTERNAL, f"set_collateral after preview: {r.code!r}")
+        self._sync_collateral(signer, n, p.slab_id, now_ms)
         res = slab.place_order(n, j, side, p.price_e6, p.qty_lots, tif=tif, now_ms=now_ms,
                                reduce_only=p.reduce_only, fee_cap_taker_bps=tcap)
         _ensure(res.ok, E.INTERNAL, f"place diverged from preview: {res.code!r}")
@@ -714,6 +718,7 @@ class Router:
             s = self.slabs[sid]
             sr = s.set_collateral(n, coll, now_ms=now_ms)
             _ensure(sr.ok, E.INTERNAL, f"set_collateral slab {sid}: {sr.code!r}")
+            self._sync_collateral(signer, n, sid, now_ms)
             res = s.reserve(n, self.local[(sid, iid)], side, q, lim, now_ms=now_ms, ttl_ms=r.ttl_ms)
             _ensure(res.ok and res.held_qty == q, E.INTERNAL,
                     f"reserve diverged from quote on slab {sid}: {res.code!r}")

@@ -510,9 +510,11 @@ class Slab:
 
     # ------------------------------------------------------------------ router-facing operations
     def set_collateral(self, user: int, amount_atoms: int, *, maker_class: int | None = None,
-                       now_ms: int = 0) -> SlabResult:
+                       now_ms: int = 0, reset_cash: bool = False) -> SlabResult:
         """Record the router's escrow balance for ``user`` (read-only to the slab, P4) and
-        optionally its maker class; creates the account on first use."""
+        optionally its maker class; creates the account on first use.  ``reset_cash``: the
+        router has settled the account's cash into its escrow (executor/router README), so the
+        slab's cash restarts at 0 and ``amount_atoms`` is the whole balance."""
         try:
             self._check_time(now_ms)
             if not 0 < user <= I64_MAX or not 0 <= amount_atoms <= I64_MAX:
@@ -533,6 +535,8 @@ class Slab:
             else:
                 acct = self._get(_ACCOUNT, self._aoff(slot))
             acct[_A_COLLATERAL] = amount_atoms
+            if reset_cash:
+                acct[_A_CASH] = 0
             if maker_class is not None:
                 acct[_A_CLASS] = maker_class
             self._put(_ACCOUNT, self._aoff(slot), acct)

@@ -153,7 +153,7 @@ def test_faucet_disabled_rejects():
     assert r.value.code == E.FAUCET_DISABLED
 
 
-def test_slab_collateral_mirrors_escrow_minus_slab_cash():
+def test_slab_collateral_is_exactly_the_escrow_after_settlement():
     w = World()
     two_books(w)
     w.reserve(TAKER, 1, BTC, BUY, 10, book_px(60000))
@@ -167,7 +167,7 @@ def test_slab_collateral_mirrors_escrow_minus_slab_cash():
                 continue
             esc = w.state.get(T_ESCROW, who, sid, 0)
             esc = esc.balance_atoms if esc else 0
-            assert acct["collateral_atoms"] == max(0, esc - acct["cash_atoms"])
+            assert (acct["collateral_atoms"], acct["cash_atoms"]) == (esc, 0)
 
 
 def test_every_router_record_round_trips_through_its_canonical_encoding():

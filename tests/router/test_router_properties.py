@@ -3,7 +3,7 @@
 After every transaction (accepted or rejected) and every epoch boundary:
 - conservation: Σ vaults + Σ escrows + Σ slab cash + insurance + fee pool = deposits − withdrawals;
 - every cap: ``remaining ≤ amount_max``; a burned cap has nothing left;
-- the slab's collateral view is ``max(0, escrow − slab cash)`` for every (user, slab) (P4);
+- the slab's collateral view is exactly the escrow, its cash 0, for every (user, slab) (P4);
 - the router's portfolio equals the slabs' positions, and positions net to zero per slab and
   instrument (so funding, a per-position index difference, nets to zero: RM7);
 - ``IM_router ≤ Σ IM_slab`` for every user (RM4);
@@ -50,7 +50,7 @@ def check_invariants(w: World) -> None:
             acct = w.slabs[sid].account(n)
             if acct:
                 esc = r._escrow(u, sid).balance_atoms
-                assert acct["collateral_atoms"] == max(0, esc - acct["cash_atoms"])
+                assert (acct["collateral_atoms"], acct["cash_atoms"]) == (esc, 0)
         ex = r._exposures(u)
         for (sid, iid), q in ex.items():
             assert w.slabs[sid].position(n, r.local[(sid, iid)])["qty_lots"] == q

@@ -81,3 +81,21 @@ def test_cross_alpha_offsets_opposite_correlated_exposures_only():
         portfolio_requirement(same_sign, risk, imr)
     # the devnet config enables it: the router picked the BTC/ETH pair up
     assert World().router.correlations == ((BTC, ETH, 5_000),)
+
+
+def test_set_collateral_reset_cash_zeroes_only_the_cash():
+    w = World()
+    w.place(MAKER_A, BTC_A, BTC, SELL, 5, book_px(59990))
+    slab = w.slabs[BTC_A]
+    slab.set_collateral(88, 10**9, maker_class=1, now_ms=w.now)
+    r = slab.place_order(88, 0, 0, book_px(59990), 2, tif=1, now_ms=w.now)
+    assert r.ok and slab.account(88)["cash_atoms"] < 0
+    pos = slab.position(88, 0)
+    assert slab.set_collateral(88, 5, now_ms=w.now, reset_cash=True).ok
+    acct = slab.account(88)
+    assert (acct["collateral_atoms"], acct["cash_atoms"], acct["maker_class"]) == (5, 0, 1)
+    assert slab.position(88, 0) == pos
+    amm = w.slabs[AMM_ETH]
+    assert amm.set_collateral(88, 7, now_ms=w.now, reset_cash=True).ok
+    assert amm.account(88)["cash_atoms"] == 0
+    assert not amm.set_collateral(0, 7, now_ms=w.now, reset_cash=True).ok   # never the pool
