@@ -429,9 +429,8 @@ def _fail(message: str, code: int) -> int:
 def main(argv: list[str]) -> int:
     try:
         args = parser().parse_args(argv)
-        if getattr(args, "key", None) is None and getattr(args, "dev", None) is None and hasattr(args, "no_wait") \
-                and not (args.func is cmd_account and args.user is not None):
-            _wallet(args)  # fail on a missing signer before touching the network
+        if hasattr(args, "no_wait") and not (args.func is cmd_account and args.user is not None):
+            _wallet(args)  # a missing or unreadable signer fails before touching the network
         return asyncio.run(_run(args)) or 0
     except UsageError as exc:
         return _fail(str(exc), EXIT_USAGE)
