@@ -302,8 +302,8 @@ class Router:
 
     def equity(self, user: bytes) -> int:
         """``vault + Σ_s (escrow + uPnL_s − unsettled funding_s)`` (P9).  The slab reports
-        ``collateral + cash + uPnL − funding`` and ``collateral + cash = escrow`` unless the
-        collateral was clamped at 0, so the unrealised part is read as the difference."""
+        ``collateral + cash + uPnL − funding``; the unrealised part is read as the difference
+        (``collateral + cash = escrow`` between transactions)."""
         eq = self._vault(user)
         n = self.user_no(user)
         for sid in self.slab_ids:
