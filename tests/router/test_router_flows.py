@@ -201,3 +201,24 @@ def test_place_order_events_report_fills_and_the_order_state():
     assert w.router._exposures(TAKER) == {(BTC_A, BTC): 2}
     assert w.router._exposures(MAKER_A) == {(BTC_A, BTC): -2}
     assert w.conserved()
+
+
+def test_governance_registers_and_deactivates_slabs():
+    from executor.router.records import T_REGISTRY
+    from proto.assetl2.v1 import tx_pb2
+    from router_support import GOV
+    w = World()
+    w.state.put(T_REGISTRY, (BTC_B,), None)           # a slab program running but unregistered
+    w.state.release(0)
+    w.place(MAKER_A, BTC_A, BTC, SELL, 5, book_px(59900))
+    with pytest.raises(Rejected) as r:
+        w.place(MAKER_B, BTC_B, BTC, SELL, 5, book_px(59950))
+    assert r.value.code == E.UNKNOWN_SLAB
+    m = tx_pb2.Manifest(code_hash=b"\x01" * 32, config_hash=b"\x02" * 32, proof_hash=b"\x03" * 32)
+    w.apply(GOV, register_slab=tx_pb2.RegisterSlab(slab_id=BTC_B, owner=MAKER_B, manifest=m))
+    entry = w.state.get(T_REGISTRY, BTC_B)
+    assert entry.active and entry.owner == MAKER_B and entry.code_hash == b"\x01" * 32
+    assert entry.taker_fee_cap_bps == 20                  # min(slab cap, router FEE_CAP)
+    w.place(MAKER_B, BTC_B, BTC, SELL, 5, book_px(59950))
+    w.reserve(TAKER, 1, BTC, BUY, 10, book_px(60000))
+    assert len(w.router.hold_view(TAKER, 1)[0].slabs) == 2

@@ -29,7 +29,7 @@ PX = {BTC: BTC_PX, ETH: ETH_PX}
 op = st.tuples(
     st.sampled_from(["place", "place", "place", "reserve", "reserve", "commit", "commit",
                      "commit", "cancel", "advance", "oracle", "withdraw", "deposit", "funding", "amm_add",
-                     "liquidate"]),
+                     "amm_remove", "liquidate"]),
     st.integers(0, 4),          # user
     st.sampled_from([BTC, ETH]),
     st.sampled_from([BUY, SELL]),
@@ -136,6 +136,11 @@ def run_op(w: World, o, routes: list) -> None:
     elif kind == "amm_add":
         w.try_apply(who, amm_add_liquidity=tx_pb2.AmmAddLiquidity(
             slab_id=AMM_ETH, instrument_id=ETH, quote_atoms=qty * 10**(pick + 4)))
+    elif kind == "amm_remove":
+        n = w.router.user_no(who)
+        held = w.slabs[AMM_ETH].account(n).get("lp_shares", 0) if n else 0
+        w.try_apply(who, amm_remove_liquidity=tx_pb2.AmmRemoveLiquidity(
+            slab_id=AMM_ETH, instrument_id=ETH, shares=max(1, held * (pick + 1) // 8)))
     elif kind == "liquidate":
         w.try_apply(who, liquidate=tx_pb2.Liquidate(user=USERS[pick % 5]))
 
