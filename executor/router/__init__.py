@@ -395,7 +395,7 @@ class Router:
         if acct and acct["collateral_atoms"] == want and acct["cash_atoms"] == 0:
             return
         r = s.set_collateral(n, want, now_ms=now_ms, reset_cash=True)
-        _ensure(r.ok, E.INTERNAL, f"set_collateral slab {slab}: {r.code!r}")
+        _ensure(r.ok, E.INTERNAL, f"set_collateral slab {slab}: {r.code:d}")
 
     def _slab_shortfall(self, n: int, slab: int) -> int:
         """How far the user's existing account on ``slab`` is below the slab's own IM.
@@ -551,11 +551,11 @@ class Router:
         if pledge:
             self._credit_escrow(signer, p.slab_id, pledge)
         r = slab.set_collateral(n, coll, maker_class=mclass, now_ms=now_ms)
-        _ensure(r.ok, E.INTERNAL, f"set_collateral after preview: {r.code!r}")
+        _ensure(r.ok, E.INTERNAL, f"set_collateral after preview: {r.code:d}")
         self._sync_collateral(signer, n, p.slab_id, now_ms)
         res = slab.place_order(n, j, side, p.price_e6, p.qty_lots, tif=tif, now_ms=now_ms,
                                reduce_only=p.reduce_only, fee_cap_taker_bps=tcap)
-        _ensure(res.ok, E.INTERNAL, f"place diverged from preview: {res.code!r}")
+        _ensure(res.ok, E.INTERNAL, f"place diverged from preview: {res.code:d}")
         self._settle(p.slab_id, res, now_ms)
         events = self._apply_fills(p.slab_id, p.instrument_id, p.side, res.fills)
         events.append(self._order_event(p.slab_id, p.instrument_id, res.order_id, signer))
@@ -717,11 +717,11 @@ class Router:
             coll = self._collateral_after(signer, n, sid, esc_after)
             s = self.slabs[sid]
             sr = s.set_collateral(n, coll, now_ms=now_ms)
-            _ensure(sr.ok, E.INTERNAL, f"set_collateral slab {sid}: {sr.code!r}")
+            _ensure(sr.ok, E.INTERNAL, f"set_collateral slab {sid}: {sr.code:d}")
             self._sync_collateral(signer, n, sid, now_ms)
             res = s.reserve(n, self.local[(sid, iid)], side, q, lim, now_ms=now_ms, ttl_ms=r.ttl_ms)
             _ensure(res.ok and res.held_qty == q, E.INTERNAL,
-                    f"reserve diverged from quote on slab {sid}: {res.code!r}")
+                    f"reserve diverged from quote on slab {sid}: {res.code:d}")
             self._put(T_CAP, (hold_id, sid), mint_cap(
                 user=signer, slab=sid, asset=ASSET, amount=mc, now_ms=now_ms, ttl_ms=r.ttl_ms,
                 nonce=self._next_nonce()))
@@ -791,7 +791,7 @@ class Router:
             mcap, tcap = self._fee_caps(leg.slab)
             res = self.slabs[leg.slab].commit(leg.slab_hold_id, now_ms=now_ms,
                                               fee_cap_maker_bps=mcap, fee_cap_taker_bps=tcap)
-            _ensure(res.ok, E.INTERNAL, f"commit diverged from check on slab {leg.slab}: {res.code!r}")
+            _ensure(res.ok, E.INTERNAL, f"commit diverged from check on slab {leg.slab}: {res.code:d}")
             self._settle(leg.slab, res, now_ms, taker=signer, cap_key=(h.hold_id, leg.slab))
             events += self._apply_fills(leg.slab, h.instrument_id, h.side, res.fills)
             self._close_leg(signer, n, h.hold_id, leg.slab, now_ms)
@@ -839,7 +839,7 @@ class Router:
         n = self.user_no(h.user)
         for leg in h.legs:
             rr = self.slabs[leg.slab].release(leg.slab_hold_id, now_ms=now_ms)
-            _ensure(rr.ok, E.INTERNAL, f"release on slab {leg.slab}: {rr.code!r}")
+            _ensure(rr.ok, E.INTERNAL, f"release on slab {leg.slab}: {rr.code:d}")
             self._close_leg(h.user, n, h.hold_id, leg.slab, now_ms)
         self._close_route(h, status)
 
@@ -938,7 +938,7 @@ class Router:
         slabs = self.instr_slabs.get(iid, ())
         for k, sid in enumerate(slabs):
             r = self.slabs[sid].apply_funding(self.local[(sid, iid)], rate_ppm, now_ms=now_ms)
-            _ensure(r.ok, r.code if k == 0 else E.INTERNAL, f"apply_funding slab {sid}: {r.code!r}")
+            _ensure(r.ok, r.code if k == 0 else E.INTERNAL, f"apply_funding slab {sid}: {r.code:d}")
         self._put(T_INSTRUMENT, (iid,), replace(st, last_funding_ms=now_ms, last_rate_ppm=rate_ppm,
                                                 cumulative_rate_ppm=st.cumulative_rate_ppm + rate_ppm))
         return []
@@ -1060,7 +1060,7 @@ class Router:
             if not pre.ok:
                 return []
             res = s.place_order(n, j, side, px, abs(q), tif=1, now_ms=now_ms, reduce_only=True)
-            _ensure(res.ok, E.INTERNAL, f"liquidation place diverged: {res.code!r}")
+            _ensure(res.ok, E.INTERNAL, f"liquidation place diverged: {res.code:d}")
         self._settle(sid, res, now_ms)
         events = self._apply_fills(sid, iid, side_wire, res.fills)
         closed = sum(f.qty_lots for f in res.fills)
