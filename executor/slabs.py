@@ -101,6 +101,11 @@ def new_slab(config: Config, slab_id: str) -> SlabLike:
     return AmmSlab(cfg) if isinstance(cfg, AmmSlabConfig) else Slab(cfg)
 
 
+def build_slabs(config: Config) -> dict[int, SlabLike]:
+    """Fresh slab programs for every configured slab, keyed by wire number (tests, genesis)."""
+    return {slab_number(config, s.slab_id): new_slab(config, s.slab_id) for s in config.slabs}
+
+
 def region_id(number: int) -> bytes:
     """PageRegion id of slab ``number``: stable, and distinct from any other region."""
     return b"slab:" + number.to_bytes(4, "big")
@@ -115,13 +120,11 @@ class SlabSet:
 
     @classmethod
     def genesis(cls, config: Config) -> "SlabSet":
-        slabs, regions = {}, {}
-        for s in config.slabs:
-            number = slab_number(config, s.slab_id)
-            slab = new_slab(config, s.slab_id)
-            region = PageRegion(region_id(number), len(slab.arena_bytes()))
-            slabs[number], regions[number] = slab, region
-            _copy_all(slab, region)
+        slabs = build_slabs(config)
+        regions = {}
+        for number, slab in slabs.items():
+            regions[number] = PageRegion(region_id(number), len(slab.arena_bytes()))
+            _copy_all(slab, regions[number])
         return cls(slabs, regions)
 
     @classmethod

@@ -18,7 +18,7 @@ from executor.curvescript.config import PoolsConfig, fingerprint
 from executor.errors import ExecutorError
 from executor.genesis import Genesis, GenesisAccount, GenesisOracle, GenesisPrice
 from executor.router import Router
-from executor.router.slabs import build_slabs
+from executor.slabs import build_slabs
 from executor.state import ExecState
 from proto.assetl2.v1 import tx_pb2
 
