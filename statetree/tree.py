@@ -33,8 +33,15 @@ from typing import Mapping, Optional, Union
 
 import plyvel
 
+from . import _core
+from ._core import BlockBuilder as _BlockBuilder
+from ._core import decode_bucket as _decode_bucket
+from ._core import decode_node as _decode_node
+from ._core import encode_node as _encode_node
+from ._core import leaf_slot as _leaf_slot
+from ._core import subtree_hash as _subtree_hash
 from .errors import InvalidInput, StateCorruption, VersionNotFound
-from .hashing import EMPTY_HASH, HASH_BYTES, KEY_BYTES, LEAF_PREFIX, NODE_PREFIX
+from .hashing import EMPTY_HASH, KEY_BYTES
 from .proof import KIND_ABSENT_EMPTY, KIND_ABSENT_OTHER_LEAF, KIND_INCLUSION, Proof
 
 MAX_VALUE_BYTES = 64 * 1024
@@ -76,7 +83,7 @@ _SLOT_KIND = (None, None, None, _K_INTERNAL, _K_BUCKET, _K_LEAF)
 # A slot whose subtree holds 2..BUCKET_MAX keys keeps them inline as a *bucket* instead
 # of pointing to a node of its own: at 100 000 keys most bottom slots hold 1-3 keys,
 # and a node per pair of keys cost a record, a rewrite and a stale entry per update.
-BUCKET_MAX = 4
+BUCKET_MAX = _core.BUCKET_MAX  # 4
 
 _U64 = 8
 
@@ -106,11 +113,6 @@ def _node_path(depth: int, key: bytes) -> bytes:
     return bytes((depth,)) + prefix
 
 
-def _leaf_slot(key: bytes, vh: bytes, vver: int) -> tuple:
-    """Leaf slot ``(leaf_hash, key, value_hash, value_version, encoding)``."""
-    return (sha256(LEAF_PREFIX + key + vh).digest(), key, vh, vver, key + vh + _pack_u64(vver))
-
-
 def _internal_slot(h: bytes, version: int) -> tuple:
     """Internal slot ``(hash, version, encoding)``."""
     return (h, version, h + _pack_u64(version))
@@ -138,181 +140,6 @@ _KINDS = 2
 def _cell(node: _Node, i: int) -> bytes:
     """Hash of heap cell ``i`` of ``node``."""
     return bytes(node[_HASHES][i << 5:(i + 1) << 5])
-
-
-_EMPTY_HASHES = bytearray(_LEVELS * HASH_BYTES)
-_EMPTY_KINDS = bytearray(_LEVELS)
-
-
-def _hash_node(slots: list, hashes: bytearray, kinds: bytearray, changed,
-               _sha=sha256, _pre=NODE_PREFIX, _empty=EMPTY_HASH) -> _Node:
-    """Node for ``slots``: set the ``changed`` slot cells, then recompute every inner
-    cell above them, children before parents (heap index descending)."""
-    if len(changed) == 1:
-        # Common case at the bottom of the tree: one slot changed, one path of 4 cells moves.
-        i = changed[0]
-        slot = slots[i]
-        j = _SLOT_BASE + i
-        if slot is None:
-            hashes[j << 5:(j + 1) << 5] = _empty
-            kinds[j] = _K_EMPTY
-        else:
-            hashes[j << 5:(j + 1) << 5] = slot[0]
-            kinds[j] = _SLOT_KIND[len(slot)]
-        order = _PATH_UP[j]
-    else:
-        dirty = 0
-        for i in changed:
-            slot = slots[i]
-            j = _SLOT_BASE + i
-            if slot is None:
-                hashes[j << 5:(j + 1) << 5] = _empty
-                kinds[j] = _K_EMPTY
-            else:
-                hashes[j << 5:(j + 1) << 5] = slot[0]
-                kinds[j] = _SLOT_KIND[len(slot)]
-            dirty |= _PATH_MASK[j]
-        order = [i for i in _DESCENDING if dirty >> i & 1]
-    for i in order:
-        a = i << 1
-        ka = kinds[a]
-        kb = kinds[a + 1]
-        lo = i << 5
-        if ka == _K_EMPTY and kb < _K_INTERNAL:
-            hashes[lo:lo + 32] = hashes[lo + lo + 32:lo + lo + 64]
-            kinds[i] = kb
-        elif kb == _K_EMPTY and ka == _K_LEAF:
-            hashes[lo:lo + 32] = hashes[lo + lo:lo + lo + 32]
-            kinds[i] = _K_LEAF
-        else:
-            hashes[lo:lo + 32] = _sha(_pre + hashes[lo + lo:lo + lo + 64]).digest()
-            kinds[i] = _K_INTERNAL
-    return (tuple(slots), hashes, kinds)
-
-
-def _ancestors(j: int) -> list:
-    out = []
-    j >>= 1
-    while j:
-        out.append(j)
-        j >>= 1
-    return out
-
-
-_PATH_UP = {j: _ancestors(j) for j in range(_SLOT_BASE, _LEVELS)}
-_PATH_MASK = {j: sum(1 << i for i in _ancestors(j)) for j in range(_SLOT_BASE, _LEVELS)}
-_DESCENDING = list(range(_SLOT_BASE - 1, 0, -1))
-
-
-def _make_node(slots: list) -> _Node:
-    """Node with all inner hashes computed from its slots."""
-    return _hash_node(slots, _EMPTY_HASHES.copy(), _EMPTY_KINDS.copy(),
-                      [i for i in range(RADIX) if slots[i] is not None])
-
-
-def _encode_node(node: _Node) -> bytes:
-    """``u8 kind[16]`` (0 empty, 1 leaf, 2 internal, 3 bucket, per slot) then per present
-    slot in index order: internal ``hash(32) version(u64)``, leaf ``key(32)
-    value_hash(32) value_version(u64)``, bucket ``u8 count`` then ``count`` leaves."""
-    return bytes(node[_KINDS][_SLOT_BASE:]) + b"".join([s[-1] for s in node[_SLOTS] if s is not None])
-
-
-_NODE_HEADER = RADIX
-_LEAF_ENC = KEY_BYTES + HASH_BYTES + _U64
-_INTERNAL_ENC = HASH_BYTES + _U64
-
-
-def _decode_node(raw: bytes, depth: int) -> _Node:
-    """Node at nibble ``depth`` (its buckets sit at bit depth ``4 * (depth + 1)``)."""
-    if len(raw) < _NODE_HEADER:
-        raise ValueError("truncated node header")
-    slots: list = [None] * RADIX
-    pos = _NODE_HEADER
-    for i in range(RADIX):
-        kind = raw[i]
-        if kind == _K_EMPTY:
-            continue
-        if kind == _K_LEAF:
-            enc = raw[pos:pos + _LEAF_ENC]
-            pos += _LEAF_ENC
-            if len(enc) != _LEAF_ENC:
-                raise ValueError("truncated leaf slot")
-            slots[i] = _leaf_slot(enc[:32], enc[32:64], int.from_bytes(enc[64:], "big"))
-        elif kind == _K_INTERNAL:
-            enc = raw[pos:pos + _INTERNAL_ENC]
-            pos += _INTERNAL_ENC
-            if len(enc) != _INTERNAL_ENC:
-                raise ValueError("truncated internal slot")
-            slots[i] = (enc[:32], int.from_bytes(enc[32:], "big"), enc)
-        elif kind == _K_BUCKET:
-            slots[i], pos = _decode_bucket(raw, pos, 4 * (depth + 1))
-        else:
-            raise ValueError(f"unknown slot kind {kind}")
-    if pos != len(raw):
-        raise ValueError("node encoding has trailing bytes")
-    return _make_node(slots)
-
-
-def _leaves_at(raw: bytes, pos: int, count: int) -> tuple[list, int]:
-    leaves = []
-    for _ in range(count):
-        enc = raw[pos:pos + _LEAF_ENC]
-        pos += _LEAF_ENC
-        if len(enc) != _LEAF_ENC:
-            raise ValueError("truncated bucket")
-        leaves.append(_leaf_slot(enc[:32], enc[32:64], int.from_bytes(enc[64:], "big")))
-    return leaves, pos
-
-
-def _decode_bucket(raw: bytes, pos: int, bit_depth: int):
-    """Bucket slot encoded at ``pos`` (``u8 count`` then leaves) sitting at ``bit_depth``."""
-    if pos >= len(raw):
-        raise ValueError("truncated bucket")
-    count = raw[pos]
-    if not 2 <= count <= BUCKET_MAX:
-        raise ValueError(f"bucket of {count} keys")
-    leaves, end = _leaves_at(raw, pos + 1, count)
-    return _make_bucket(leaves, bit_depth), end
-
-
-def _subtree_hash(leaves, bit_depth: int) -> bytes:
-    """Hash of the binary subtree at ``bit_depth`` holding ``leaves`` (>= 1 leaf slots)."""
-    if len(leaves) == 1:
-        return leaves[0][0]
-    return _pairs_hash(sorted((int.from_bytes(lf[1], "big"), lf[0]) for lf in leaves), bit_depth)
-
-
-def _pairs_hash(pairs: list, bit_depth: int, _sha=sha256, _pre=NODE_PREFIX,
-                _empty=EMPTY_HASH) -> bytes:
-    """Same, from ``(key as int, leaf hash)`` pairs sorted by key, per hashing.py: the
-    set splits at the first bit where its smallest and largest keys differ, and every
-    level above that split (down from ``bit_depth``) pairs the subtree with EMPTY."""
-    if len(pairs) == 1:
-        return pairs[0][1]
-    first = pairs[0][0]
-    split_bit = 256 - (first ^ pairs[-1][0]).bit_length()
-    shift = 255 - split_bit
-    cut = 1
-    while not (pairs[cut][0] >> shift) & 1:
-        cut += 1
-    h = _sha(_pre + _pairs_hash(pairs[:cut], split_bit + 1) + _pairs_hash(pairs[cut:], split_bit + 1)).digest()
-    for depth in range(split_bit - 1, bit_depth - 1, -1):
-        if (first >> (255 - depth)) & 1:
-            h = _sha(_pre + _empty + h).digest()
-        else:
-            h = _sha(_pre + h + _empty).digest()
-    return h
-
-
-def _make_bucket(leaves: list, bit_depth: int) -> tuple:
-    """Bucket slot ``(hash, leaves, count, enc)`` for 2..BUCKET_MAX leaf slots sorted by key
-    (decoded buckets are sorted here too: a stored bucket out of order hashes wrongly
-    and fails its parent's check anyway)."""
-    pairs = [(int.from_bytes(lf[1], "big"), lf[0]) for lf in leaves]
-    if any(pairs[i][0] >= pairs[i + 1][0] for i in range(len(pairs) - 1)):
-        pairs.sort()
-    return (_pairs_hash(pairs, bit_depth), tuple(leaves), len(leaves),
-            bytes((len(leaves),)) + b"".join([lf[-1] for lf in leaves]))
 
 
 def _encode_root(slot) -> bytes:
@@ -496,7 +323,7 @@ class StateTree:
         gc.disable()  # the pass allocates only acyclic tuples; full GC walks of the cache halved throughput
         try:
             new_root = builder.update(self._root_slot, 0, items) if items else self._root_slot
-            encoded = [(db_key, _encode_node(node)) for db_key, node in builder.nodes.items()]
+            encoded = builder.encoded_nodes()
         finally:
             if gc_was_enabled:
                 gc.enable()
@@ -648,181 +475,6 @@ def _leaf_proof(key: bytes, leaf, siblings: list) -> Proof:
     if leaf[1] == key:
         return Proof(KIND_INCLUSION, tuple(siblings))
     return Proof(KIND_ABSENT_OTHER_LEAF, tuple(siblings), leaf[1], leaf[2])
-
-
-class _BlockBuilder:
-    """One ``apply``: recomputes each touched node once and collects what to write.
-
-    Update items are ``(key, value_hash, value, value_version)``; value_hash None
-    deletes; value_version None marks a value that still has to be written.
-    """
-
-    __slots__ = ("tree", "cache", "version", "vbytes", "nodes", "values", "stale", "superseded")
-
-    def __init__(self, tree: StateTree, version: int) -> None:
-        self.tree = tree
-        self.cache = tree._cache
-        self.version = version
-        self.vbytes = _u64(version)
-        self.nodes: dict[bytes, _Node] = {}
-        self.values: list[tuple[bytes, bytes]] = []
-        self.stale: list[bytes] = []
-        self.superseded: list[bytes] = []
-
-    def update(self, slot, depth: int, items: list):
-        """New slot for the subtree ``slot`` at nibble ``depth`` after ``items`` (same prefix)."""
-        if slot is None:
-            return self.build(depth, [it for it in items if it[1] is not None])
-        kind = len(slot)
-        if kind == 5:
-            return self._merge(slot, (slot,), depth, items)
-        if kind == 4:
-            return self._merge(slot, slot[1], depth, items)
-        key0 = items[0][0]
-        path = _node_path(depth, key0)
-        old_key = _P_NODE + _pack_u64(slot[1]) + path
-        node = self.cache.get(old_key) or self.tree._load(old_key, slot[0], self.tree._latest)
-        slots = node[_SLOTS]
-        new_slots = None
-        changed = []
-        n = len(items)
-        child_depth = depth + 1
-        byte_at = depth >> 1
-        odd = depth & 1
-        if n == 1:
-            b = items[0][0][byte_at]
-            nib = b & 0x0F if odd else b >> 4
-            old = slots[nib]
-            new = self.update(old, child_depth, items)
-            if new is not old:
-                new_slots = list(slots)
-                new_slots[nib] = new
-                changed.append(nib)
-        else:
-            nibs = [it[0][byte_at] & 0x0F for it in items] if odd else [it[0][byte_at] >> 4 for it in items]
-            i = 0
-            while i < n:
-                nib = nibs[i]
-                j = i + 1
-                while j < n and nibs[j] == nib:
-                    j += 1
-                old = slots[nib]
-                new = self.update(old, child_depth, items[i:j])
-                if new is not old:
-                    if new_slots is None:
-                        new_slots = list(slots)
-                    new_slots[nib] = new
-                    changed.append(nib)
-                i = j
-        if new_slots is None:
-            return slot
-        self.stale.append(old_key)
-        self.superseded.append(old_key)
-        count = RADIX - new_slots.count(None)
-        if count == 0:
-            return None
-        if count == 1:
-            remaining = next(s for s in new_slots if s is not None)
-            if len(remaining) == 5:
-                return remaining  # a lone leaf moves up (hashing.py: shortcut leaves)
-        new_node = _hash_node(new_slots, node[_HASHES].copy(), node[_KINDS].copy(), changed)
-        self.nodes[_P_NODE + self.vbytes + path] = new_node
-        h = bytes(new_node[_HASHES][32:64])
-        return (h, self.version, h + self.vbytes)
-
-    def _merge(self, slot, leaves: tuple, depth: int, items: list):
-        """Updates landing on a leaf or bucket slot: the merged keys become a leaf, a
-        bucket, or (more than BUCKET_MAX) a node; an unchanged slot is returned as is."""
-        if len(items) == 1:
-            # Common case: one update meets a leaf or a small bucket.
-            item = items[0]
-            key = item[0]
-            match = None
-            for lf in leaves:
-                if lf[1] == key:
-                    match = lf
-                    break
-            if match is None:
-                if item[1] is None:
-                    return slot
-                entries = list(leaves)
-                entries.append(item)
-            else:
-                if match[2] == item[1]:
-                    return slot
-                self.stale.append(_P_VALUE + key + _pack_u64(match[3]))
-                entries = [lf for lf in leaves if lf is not match]
-                if item[1] is not None:
-                    entries.append(item)
-            entries.sort(key=_entry_key)
-            return self.build(depth, entries)
-        by_key = {lf[1]: lf for lf in leaves}
-        entries = []
-        changed = False
-        for item in items:
-            key, vh = item[0], item[1]
-            old = by_key.pop(key, None)
-            if old is not None:
-                if old[2] == vh:
-                    entries.append(old)
-                    continue
-                self.stale.append(_P_VALUE + key + _pack_u64(old[3]))
-            if vh is not None:
-                entries.append(item)
-                changed = True
-            elif old is not None:
-                changed = True
-        if not changed:
-            return slot
-        if by_key:
-            entries.extend(by_key.values())
-            entries.sort(key=_entry_key)
-        return self.build(depth, entries)
-
-    def build(self, depth: int, entries: list):
-        """Fresh subtree at nibble ``depth`` holding ``entries`` (sorted by key, all present).
-
-        An entry is an update item ``(key, value_hash, value, None)`` or an existing
-        leaf slot being moved (5 fields), whose value record is reused.
-        """
-        n = len(entries)
-        if n == 0:
-            return None
-        if n <= BUCKET_MAX:
-            leaves = [e if len(e) == 5 else self._new_leaf(e) for e in entries]
-            return leaves[0] if n == 1 else _make_bucket(leaves, 4 * depth)
-        slots: list = [None] * RADIX
-        changed = []
-        child_depth = depth + 1
-        byte_at = depth >> 1
-        if depth & 1:
-            nibs = [_entry_key(e)[byte_at] & 0x0F for e in entries]
-        else:
-            nibs = [_entry_key(e)[byte_at] >> 4 for e in entries]
-        i = 0
-        while i < n:
-            nib = nibs[i]
-            j = i + 1
-            while j < n and nibs[j] == nib:
-                j += 1
-            slots[nib] = self.build(child_depth, entries[i:j])
-            changed.append(nib)
-            i = j
-        node = _hash_node(slots, _EMPTY_HASHES.copy(), _EMPTY_KINDS.copy(), changed)
-        self.nodes[_P_NODE + self.vbytes + _node_path(depth, _entry_key(entries[0]))] = node
-        h = bytes(node[_HASHES][32:64])
-        return (h, self.version, h + self.vbytes)
-
-    def _new_leaf(self, item) -> tuple:
-        """Leaf slot for an update item; its value is written at this version."""
-        key, vh, value, _ = item
-        self.values.append((_P_VALUE + key + self.vbytes, value))
-        return (sha256(LEAF_PREFIX + key + vh).digest(), key, vh, self.version, key + vh + self.vbytes)
-
-
-def _entry_key(entry) -> bytes:
-    """Key of an update item (field 0) or of a leaf slot (field 1)."""
-    return entry[1] if len(entry) == 5 else entry[0]
 
 
 def _encode_key_list(keys: list) -> bytes:
