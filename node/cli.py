@@ -119,7 +119,11 @@ def _bench(argv: list[str]) -> int:
         print("assetl2 bench: error: the only benchmark here is `assetl2 bench load` (see bench/ for the others)",
               file=sys.stderr)
         return EXIT_USAGE
-    from bench import load
+    try:
+        from bench import load
+    except ImportError:  # bench/ ships with the source tree, not the wheel
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+        from bench import load
 
     return load.main(argv[1:])
 

@@ -27,6 +27,8 @@ BAD = [
     (["devnet", "--duration", "-1"], "--duration"),
     (["devnet", "--bogus"], "unrecognized"),
     (["bench", "nope"], "bench load"),
+    (["bench", "load", "--clients", "0"], "--clients"),
+    (["bench", "load", "--tx", "withdraw"], "--tx"),
 ]
 
 

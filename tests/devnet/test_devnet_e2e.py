@@ -121,7 +121,18 @@ async def test_one_node_devnet_runs_the_demo_and_stops_cleanly_on_ctrl_c(tmp_pat
         try:
             while time.monotonic() < deadline and "batch 1 anchored" not in out.read_text():
                 time.sleep(0.5)
-            time.sleep(8)
+            assert (await c.status()).height > 0
+        finally:
+            await c.close()
+        load = subprocess.run([sys.executable, "-m", "node.cli", "bench", "load", "--node", info["nodes"][0]["grpc"],
+                               "--clients", "5", "--rate", "100", "--duration", "4", "--json"],
+                              capture_output=True, text=True, timeout=90)
+        assert load.returncode == 0, load.stderr
+        r = json.loads(load.stdout.strip().splitlines()[-1])
+        assert r["sent"] > 0 and r["decided"] == r["admitted"] > 0 and r["decide_latency"]["n"] > 0, r
+        assert r["admission_latency"]["p50_ms"] <= r["decide_latency"]["p99_ms"]
+        c = await Client.connect(info["nodes"][0]["grpc"], "assetl2-devnet-1")
+        try:
             assert (await c.status()).height > 0
         finally:
             await c.close()
