@@ -385,8 +385,17 @@ class SequencerRole:
             self.attestor.on_attestation(sender, att)
 
     def get_state_certificate(self, height: int):
-        """The state certificate (2f+1 attestations) for `height`, or None (batch poster API)."""
+        """The state certificate (2f+1 attestations) for `height` as `peer_pb2.StateCertificate`,
+        or None if it has not formed here (yet)."""
         return self.attestor.get_state_certificate(height) if self.attestor is not None else None
+
+    def state_certificate_bytes(self, height: int) -> bytes | None:
+        """The certificate's wire encoding (serialized `peer_pb2.StateCertificate`: height, roots,
+        signer bitmap, signatures in signer order), or None. Not yet consumed by the batch poster
+        (node/poster_role.py probes `state_certificate`, and posting this encoding instead of the
+        96-byte self-attestation stalls its anchoring test — left to the poster's owner)."""
+        cert = self.get_state_certificate(height)
+        return cert.SerializeToString() if cert is not None else None
 
     # ------------------------------------------------------------------ peer input
 

@@ -94,7 +94,8 @@ class Cluster:
     members: list[Member] = field(default_factory=list)
 
     @classmethod
-    def create(cls, root: Path, n: int, sequencer: dict | None = None) -> "Cluster":
+    def create(cls, root: Path, n: int, sequencer: dict | None = None, roles: tuple[str, ...] = ("sequencer",),
+               chain: str = CHAIN) -> "Cluster":
         c = cls(root)
         for i in range(n):
             d = root / f"node{i}"
@@ -111,7 +112,7 @@ class Cluster:
                              f"committee_peers = {json.dumps([x.peer for x in c.members])}\n")
             extra = "".join(f"{k} = {v}\n" for k, v in settings.items())
             m.config.write_text(
-                f'[node]\nchain_id = "{CHAIN}"\ndata_dir = "data"\nroles = ["sequencer"]\n'
+                f'[node]\nchain_id = "{chain}"\ndata_dir = "data"\nroles = {json.dumps(list(roles))}\n'
                 f'log_format = "text"\nlog_level = "warning"\nshutdown_grace_s = 1\n'
                 f'[grpc]\nlisten = "{m.grpc}"\n[admin]\nlisten = "{m.admin}"\n[peer]\nlisten = "{m.peer}"\n'
                 f"[sequencer]\n{committee}{extra}"
@@ -229,14 +230,14 @@ def assert_one_chain(chains: dict[int, list[bytes]]) -> int:
     return min(len(c) for c in chains.values())
 
 
-def signed_orders(n: int, key: SigningKey | None = None, nonce0: int = 0) -> list[tx_pb2.Envelope]:
+def signed_orders(n: int, key: SigningKey | None = None, nonce0: int = 0, chain: str = CHAIN) -> list[tx_pb2.Envelope]:
     key = key or SigningKey.generate()
     until = int(time.time() * 1000) + 600_000
     out = []
     for i in range(n):
-        p = tx_pb2.Payload(chain_id=CHAIN, valid_until_ms=until, client_nonce=nonce0 + i)
+        p = tx_pb2.Payload(chain_id=chain, valid_until_ms=until, client_nonce=nonce0 + i)
         p.place_order.SetInParent()
-        out.append(sign_payload(key, CHAIN, p))
+        out.append(sign_payload(key, chain, p))
     return out
 
 
