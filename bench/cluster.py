@@ -16,7 +16,7 @@ this build has it (then a decided block is also executed, but execution runs aft
 and is not in the decide latency).
 
 Usage: python -m bench.cluster [--nodes 1,4] [--seconds 10] [--warmup 3] [--clients 2]
-       [--streams 8] [--executor] [--json]. Progress goes to stderr; with --json the last line of
+       [--streams 8] [--block-txs 4000] [--executor] [--json]. Progress goes to stderr; with --json the last line of
 stdout is one JSON object.
 """
 from __future__ import annotations
@@ -56,7 +56,7 @@ def free_port() -> int:
 
 
 class BenchCluster:
-    def __init__(self, n: int, root: Path, executor: bool) -> None:
+    def __init__(self, n: int, root: Path, executor: bool, args_block_txs: int = 4000) -> None:
         from node import keys
 
         self.n = n
@@ -82,7 +82,7 @@ class BenchCluster:
                 f'[grpc]\nlisten = "{m["grpc"]}"\nmax_concurrent_streams = 1024\n'
                 f'[admin]\nlisten = "{m["admin"]}"\n[peer]\nlisten = "{m["peer"]}"\n'
                 f"[sequencer]\n{committee}rate_per_s = 1000000\nrate_burst = 1000000\n"
-                f"mempool_max_txs = 1000000\nmax_block_txs = 20000\n"
+                f"mempool_max_txs = 1000000\nmax_block_txs = {args_block_txs}\n"
             )
 
     def start(self) -> None:
@@ -207,7 +207,7 @@ def client_main(targets: list[str], streams: int, count: int, seed: int, ready, 
 
 def run_cluster(n: int, args) -> dict:
     root = Path(tempfile.mkdtemp(prefix=f"bench-cluster{n}-"))
-    cluster = BenchCluster(n, root, args.executor)
+    cluster = BenchCluster(n, root, args.executor, args.block_txs)
     log(f"{n} node(s): starting")
     cluster.start()
     try:
@@ -282,13 +282,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--streams", type=int, default=8)
     ap.add_argument("--txs", type=int, default=120_000, help="signed orders prepared in total (per cluster)")
     ap.add_argument("--executor", action="store_true", help="also run the executor role (if built)")
+    ap.add_argument("--block-txs", type=int, default=4000, help="sequencer.max_block_txs of the nodes")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     sizes = [int(x) for x in args.nodes.split(",")]
     covers = ("admission -> mempool -> consensus -> decide (persisted) -> execute" if args.executor
               else "admission (decode, signature, expiry, dedup) -> mempool -> consensus -> decide (persisted); no execution")
     rows = [run_cluster(n, args) for n in sizes]
-    print(f"\nSequencer cluster on this machine ({os.cpu_count()} CPUs); figure covers: {covers}")
+    load = os.getloadavg()[0]
+    print(f"\nSequencer cluster on this machine ({os.cpu_count()} CPUs, load average {load:.1f} at the end); "
+          f"figure covers: {covers}")
     print(f"{'nodes':>5} | {'decided tx/s':>12} | {'target':>7} | {'ratio':>6} | {'p50 ms':>7} | {'p99 ms':>7} | {'p99 target':>10} | {'ratio':>6}")
     for r in rows:
         tgt, p99_tgt = TARGETS.get(r["nodes"], (None, None))
@@ -302,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{r['p99_ms'] if r['p99_ms'] is not None else '-':>7} | {(p99_tgt * 1000 if p99_tgt else '-'):>10} | "
               f"{(f'{lat_ratio:.2f}x' if lat_ratio else '-'):>6}")
     if args.json:
-        print(json.dumps({"covers": covers, "cpus": os.cpu_count(), "rows": rows}))
+        print(json.dumps({"covers": covers, "cpus": os.cpu_count(), "load_average": load, "rows": rows}))
     return 0
 
 

@@ -78,7 +78,7 @@ MEMPOOL_CODES = {
 
 
 def payload_hash(raw_envelope: bytes) -> bytes:
-    """The transaction id the whole node uses (executor/tx.py): sha256 of the payload bytes."""
+    """The transaction id clients see (executor/tx.py): sha256 of the payload bytes."""
     try:
         return hashlib.sha256(tx_pb2.Envelope.FromString(raw_envelope).payload).digest()
     except Exception:  # noqa: BLE001 - a byzantine leader's garbage still needs an id
@@ -250,8 +250,9 @@ class SequencerRole:
         hook = self._admission_hook if getattr(self.executor, "admission_check", None) else None
         mempool = Mempool(
             MempoolConfig(max_pool_txs=sc.mempool_max_txs, max_tx_bytes=sc.max_tx_bytes),
-            self.clock, admit=hook, tx_hash=payload_hash,
-        )
+            self.clock, admit=hook,
+        )  # mempool ids = sha256(envelope bytes), the ids block hashes already compute (each tx is
+        # hashed once per node); payload-level dedup is the executor's (TX_DUPLICATE receipts)
         self.replica = Replica(consensus, committee, signer, self.clock, mempool, verifier=self.verifier,
                                recovered=recovered, archive=self.store.block_by_hash)
         tip = self.replica.decided_tip.block
