@@ -30,6 +30,7 @@ from google.protobuf.message import DecodeError
 
 from executor.errors import ErrorCode, ExecutorError, message_for
 from executor.genesis import Genesis
+from executor.manifest import Manifest
 from executor.router import Router
 from executor.slabs import SlabSet
 from executor.state import RAW, ExecState, Raw
@@ -113,7 +114,11 @@ class Executor:
     """The deterministic state machine of one node (DESIGN §1 executor role)."""
 
     def __init__(self, data_dir: Path, genesis: Genesis, *, governance: frozenset[bytes] = frozenset(),
-                 bridge_relayers: frozenset[bytes] = frozenset(), sync: bool = True):
+                 bridge_relayers: frozenset[bytes] = frozenset(), manifest: Optional[Manifest] = None,
+                 sync: bool = True):
+        """``manifest``: the running program's (DESIGN §6).  With it, genesis registers every
+        slab under this manifest and the router refuses to route to a slab whose registered
+        hashes differ from the running code (plan P10/P11); without it (tests) no check."""
         data_dir.mkdir(parents=True, exist_ok=True)
         self.genesis = genesis
         self.chain_id = genesis.chain_id
@@ -124,8 +129,10 @@ class Executor:
         self.state = ExecState(self.tree)
         fresh = self.tree.latest_version() is None
         self.slabs = SlabSet.genesis(self.config) if fresh else SlabSet.load(self.config, self.tree)
+        running = {n: manifest for n in self.slabs.slabs} if manifest is not None else None
         self.router = Router(self.state, self.config, self.slabs.slabs, governance=governance,
-                             bridge_relayers=bridge_relayers, faucet_enabled=genesis.dev_faucet_enabled)
+                             bridge_relayers=bridge_relayers, faucet_enabled=genesis.dev_faucet_enabled,
+                             running_manifests=running)
         if fresh:
             self._apply_genesis()
         raw = self.tree.get(META_CHAIN)

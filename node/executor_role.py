@@ -79,7 +79,8 @@ class ExecutorRole:
         self.manifest = build_manifest(compile_file(curve))
         self.executor = Executor(self.ctx.data_dir("executor"), genesis,
                                  governance=frozenset(genesis.governance),
-                                 bridge_relayers=frozenset(genesis.bridge_relayers))
+                                 bridge_relayers=frozenset(genesis.bridge_relayers),
+                                 manifest=self.manifest)
         self.m_height.set(self.executor.height)
         self.task = asyncio.create_task(self._run(), name="executor")
         log.info("executor ready", extra={"height": self.executor.height,

@@ -39,5 +39,6 @@ def setup(level: str = "info", fmt: str = "json") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    # grpc and aiohttp access logs are noisy at info.
-    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    # Access and per-request client logs are noisy at info (one line per Solana RPC call).
+    for name in ("aiohttp.access", "httpx", "httpx2", "httpcore", "httpcore2"):
+        logging.getLogger(name).setLevel(logging.WARNING)

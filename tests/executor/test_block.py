@@ -171,3 +171,22 @@ def test_a_router_rejection_keeps_its_detail_in_the_receipt(tmp_path):
     assert not r.ok and r.error_name == "BAD_ARGUMENT"
     assert "AMM" in r.message, "the router's specific reason must reach the client"
     ex.close()
+
+
+def test_routing_to_a_slab_whose_registered_manifest_differs_from_the_running_code_is_refused(tmp_path):
+    """Plan P11: genesis registers the running manifest; an executor running other code refuses."""
+    from dataclasses import replace as dc_replace
+
+    from executor.curvescript import compile_file
+    from executor.manifest import build_manifest
+
+    manifest = build_manifest(compile_file(EXAMPLES / "devnet.curve"))
+    ex = Executor(tmp_path / "a", GENESIS, manifest=manifest, sync=False)
+    ex.close()
+    other = dc_replace(manifest, code_hash=bytes(32))
+    again = Executor(tmp_path / "a", GENESIS, manifest=other, sync=False)
+    place = tx_pb2.PlaceOrder(slab_id=2, instrument_id=1, side=tx_pb2.SIDE_BUY, qty_lots=1,
+                              price_e6=59_000_000_000, time_in_force=tx_pb2.TIME_IN_FORCE_GTC)
+    out = again.apply_block(BlockInput(1, T0, (envelope("place_order", place),)))
+    assert out.receipts[0].error_name == "SLAB_MANIFEST_MISMATCH", out.receipts[0].message
+    again.close()

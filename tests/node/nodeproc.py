@@ -23,6 +23,10 @@ class NodeProc:
     admin: str
     data_dir: Path
     config: Path
+    log_path: Path
+
+    def logs(self) -> str:
+        return self.log_path.read_text(errors="replace")
 
     def http(self, path: str) -> tuple[int, bytes]:
         try:
@@ -63,12 +67,16 @@ def start(tmp: Path, *, init: bool = True, env: dict | None = None, **kw) -> Nod
     args = [sys.executable, "-m", "node.cli", "run", "--config", str(cfg)] + (["--init"] if init else [])
     environ = {k: v for k, v in os.environ.items() if not k.upper().startswith("ASSETL2__")}
     environ.update(env or {})
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environ)
-    node = NodeProc(proc, grpc_addr, admin_addr, tmp / "data", cfg)
+    # Logs go to a file: an unread pipe fills up and then blocks the node's event loop.
+    log_path = tmp / "node.log"
+    log_file = open(log_path, "ab")
+    proc = subprocess.Popen(args, stdout=log_file, stderr=subprocess.STDOUT, env=environ)
+    log_file.close()
+    node = NodeProc(proc, grpc_addr, admin_addr, tmp / "data", cfg, log_path)
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"node exited {proc.returncode}: {proc.stderr.read().decode()}")
+            raise RuntimeError(f"node exited {proc.returncode}: {node.logs()[-4000:]}")
         try:
             # /readyz turns 200 only after start-up finished, i.e. once SIGTERM is handled;
             # a node that stays unready is still returned once it is healthy (callers check).

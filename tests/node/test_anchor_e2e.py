@@ -33,10 +33,11 @@ ACCOUNT0 = bytes(SigningKey(hashlib.sha256(b"assetl2-devnet-account-0").digest()
 DEADLINE_S = 180
 
 
-def genesis_root(tmp: Path) -> bytes:
+def genesis_root(tmp: Path, manifest) -> bytes:
+    """The node's genesis root: the same genesis and running manifest (the registry holds it)."""
     genesis = load_genesis(EXAMPLES / "devnet.curve", EXAMPLES / "devnet-genesis.toml")
     ex = Executor(tmp / "probe", genesis, governance=frozenset(genesis.governance),
-                  bridge_relayers=frozenset(genesis.bridge_relayers), sync=False)
+                  bridge_relayers=frozenset(genesis.bridge_relayers), manifest=manifest, sync=False)
     root = ex.state_root(0)
     ex.close()
     return root
@@ -46,7 +47,7 @@ def wait_rpc(url: str, proc: subprocess.Popen) -> None:
     body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "getHealth"}).encode()
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        assert proc.poll() is None, proc.stderr.read()
+        assert proc.poll() is None, "solana-dev exited"
         try:
             req = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
             with urllib.request.urlopen(req, timeout=5) as resp:
@@ -65,12 +66,14 @@ def chain(tmp_path):
     port = free_port()
     rpc_url = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if not k.upper().startswith("ASSETL2__")}
+    rpc_log = open(tmp_path / "solana-dev.log", "ab")
     rpc = subprocess.Popen(
         [sys.executable, "-m", "node.cli", "solana-dev", "--host", "127.0.0.1", "--port", str(port),
-         "--slot-ms", "100", "--poster", key.address, "--genesis-root", genesis_root(tmp_path).hex(),
+         "--slot-ms", "100", "--poster", key.address, "--genesis-root", genesis_root(tmp_path, manifest).hex(),
          "--register", f"{manifest.code_hash.hex()}:{manifest.proof_hash.hex()}:{manifest.config_fingerprint.hex()}",
          "--airdrop", f"{key.address}=10"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        stdout=rpc_log, stderr=subprocess.STDOUT, env=env)
+    rpc_log.close()
     node = None
     try:
         wait_rpc(rpc_url, rpc)

@@ -101,7 +101,7 @@ def test_sigterm_exits_zero_quickly_and_closes_stores(tmp_path):
     t0 = time.monotonic()
     assert proc.stop(timeout=10) == 0
     assert time.monotonic() - t0 < 5
-    logs = proc.proc.stderr.read().decode()
+    logs = proc.logs()
     assert '"msg":"node stopped"' in logs
     # The LevelDB lock was released: a second start on the same data dir works.
     again = nodeproc.start(tmp_path, init=False)
