@@ -58,3 +58,31 @@ def test_one_node_mode_runs_the_same_role_and_decides(tmp_path):
     finally:
         c.stop()
     assert {tx_hash(e.payload) for e in envs} <= c.decided_tx_hashes(0)
+
+
+def test_admission_refuses_with_stable_codes_wrong_chain_expired_forged_and_over_rate(tmp_path):
+    """Issue 6 §3 admission, answered per envelope: chain id, expiry, signature, per-signer rate."""
+    from nacl.signing import SigningKey
+
+    from executor.tx import sign_payload
+    from proto.assetl2.v1 import tx_pb2
+
+    c = Cluster.create(tmp_path, 1, sequencer={"rate_per_s": 1, "rate_burst": 5})
+    try:
+        c.start()
+        key = SigningKey.generate()
+        burst = signed_orders(8, key=key)
+        codes = [r.error_name or "OK" for r in submit(c.members[0], burst)]
+        assert codes == ["OK"] * 5 + ["RATE_LIMITED"] * 3
+        other = signed_orders(1)[0]  # another signer has its own bucket
+        wrong_chain = sign_payload(key, "other-chain", tx_pb2.Payload(chain_id="other-chain", client_nonce=1))
+        expired = sign_payload(SigningKey.generate(), "assetl2-cluster",
+                               tx_pb2.Payload(chain_id="assetl2-cluster", valid_until_ms=1, client_nonce=2))
+        forged = tx_pb2.Envelope(payload=other.payload, signer=bytes(SigningKey.generate().verify_key),
+                                 signature=other.signature)
+        results = submit(c.members[0], [other, wrong_chain, expired, forged])
+        assert [(r.accepted, r.error_name, r.error_code) for r in results] == [
+            (True, "", 0), (False, "WRONG_CHAIN", 13), (False, "TX_EXPIRED", 14), (False, "BAD_SIGNATURE", 12)]
+        assert c.members[0].metric("sequencer_admission_rejected_total") == 6
+    finally:
+        c.stop()
