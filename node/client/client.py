@@ -78,6 +78,7 @@ class Client:
         self.node_id = status.node_id
         self._waiters: dict[bytes, asyncio.Future] = {}
         self._follower: Optional[asyncio.Task] = None
+        self._follower_lock = asyncio.Lock()
 
     @classmethod
     async def connect(cls, target: str, chain_id: str | None = None, *,
@@ -143,20 +144,25 @@ class Client:
         s.open()
         return s
 
-    def _ensure_follower(self) -> None:
-        if self._follower is None or self._follower.done():
-            self._follower = asyncio.create_task(self._follow_receipts(), name="receipts")
+    async def _ensure_follower(self) -> None:
+        """One receipt follower per client, subscribed from the height *before* any waiter's
+        transaction was sent (replay from ``height + 1``), so no receipt can slip past it."""
+        async with self._follower_lock:
+            if self._follower is None or self._follower.done():
+                h0 = (await self.status()).height
+                self._follower = asyncio.create_task(self._follow_receipts(h0 + 1), name="receipts")
 
-    async def _follow_receipts(self) -> None:
-        async for ev in self.events(kinds=[client_pb2.EVENT_KIND_BLOCK]):
+    async def _follow_receipts(self, from_height: int) -> None:
+        async for ev in self.events(from_height=from_height, kinds=[client_pb2.EVENT_KIND_BLOCK]):
             for r in ev.block.receipts:
                 fut = self._waiters.pop(bytes(r.tx_hash), None)
                 if fut is not None and not fut.done():
                     fut.set_result((ev.block, r))
 
-    def wait_receipt(self, tx_hash: bytes) -> asyncio.Future:
-        """A future resolved with ``(BlockInfo, Receipt)`` once ``tx_hash`` is executed."""
-        self._ensure_follower()
+    async def wait_receipt(self, tx_hash: bytes) -> asyncio.Future:
+        """A future resolved with ``(BlockInfo, Receipt)`` once ``tx_hash`` is executed.
+        Call it before sending the transaction (``execute`` does)."""
+        await self._ensure_follower()
         fut = self._waiters.get(tx_hash)
         if fut is None:
             fut = asyncio.get_running_loop().create_future()
@@ -166,8 +172,7 @@ class Client:
     async def execute(self, env: tx_pb2.Envelope, *, timeout_s: float = 30.0) -> tuple[state_pb2.BlockInfo, state_pb2.Receipt]:
         """Submit and wait for the execution receipt; TxRejected if refused at either stage."""
         h = envelope_hash(env)
-        fut = self.wait_receipt(h)
-        await asyncio.sleep(0)  # let the follower subscribe before the tx can be decided
+        fut = await self.wait_receipt(h)
         try:
             await self.submit(env)
         except BaseException:

@@ -16,6 +16,11 @@ import pytest
 from node.client import Client, Wallet
 
 DUR_4 = 70
+REPO = Path(__file__).resolve().parents[2]
+DOCS = REPO / "docs"
+# docs/client.md's examples and a line each must print when it worked
+EXAMPLES = {"read_state.py": "tampered proof rejected", "trade.py": "committed at height",
+            "stream_orders.py": "10 executed", "watch.py": "block "}
 READY_S = 150
 
 
@@ -124,6 +129,12 @@ async def test_one_node_devnet_runs_the_demo_and_stops_cleanly_on_ctrl_c(tmp_pat
             assert (await c.status()).height > 0
         finally:
             await c.close()
+        env = dict(os.environ, ASSETL2_NODE=info["nodes"][0]["grpc"])
+        for example, expect in EXAMPLES.items():
+            res = subprocess.run([sys.executable, str(DOCS / "examples" / example)], capture_output=True, text=True,
+                                 timeout=90, env=env, cwd=REPO)
+            assert res.returncode == 0, f"{example}:\n{res.stdout}{res.stderr}"
+            assert expect in res.stdout, f"{example}:\n{res.stdout}"
         load = subprocess.run([sys.executable, "-m", "node.cli", "bench", "load", "--node", info["nodes"][0]["grpc"],
                                "--clients", "5", "--rate", "100", "--duration", "4", "--json"],
                               capture_output=True, text=True, timeout=90)
@@ -146,3 +157,14 @@ async def test_one_node_devnet_runs_the_demo_and_stops_cleanly_on_ctrl_c(tmp_pat
     assert s["fills"] > 0 and s["batches_anchored"] >= 1, s
     assert all(code == 0 for code in s["exit_codes"].values()), s["exit_codes"]
     assert not (tmp_path / "dn").exists(), "--clean removes the data directory"
+
+
+def test_the_client_guide_shows_exactly_the_tested_examples():
+    """docs/client.md embeds each example verbatim, so what readers copy is what the tests run."""
+    md = (DOCS / "client.md").read_text()
+    for example in EXAMPLES:
+        marker = f"<!-- example: docs/examples/{example}"
+        assert marker in md, f"{example} is not shown in docs/client.md"
+        block = md.split(marker, 1)[1].split("```python\n", 1)[1].split("```\n", 1)[0]
+        assert block == (DOCS / "examples" / example).read_text(), f"docs/client.md shows a stale {example}"
+    assert set(EXAMPLES) == {p.name for p in (DOCS / "examples").glob("*.py")}
