@@ -767,3 +767,177 @@ cdef class BlockBuilder:
         cdef bytes vh = <bytes>item[1]
         self.values.append((b"v" + key + self.vbytes, item[2]))
         return _acyclic((_leaf_hash(_p(key), _p(vh)), key, vh, self.version, key + vh + self.vbytes))
+
+
+# ------------------------------------------------------------------ proof verification
+
+cdef inline int _popcount8(uint8_t b) noexcept:
+    cdef int c = 0
+    while b:
+        b &= b - 1
+        c += 1
+    return c
+
+
+def verify_encoded(bytes root not None, bytes key not None, value, bytes data not None) -> bool:
+    """One pass over an encoded proof (``proof.py``, format v1): the same decision as
+    ``Proof.from_bytes(data).compute_root(key, value) == root`` (tests cross-check the two),
+    False for anything malformed.  ``root`` and ``key`` are 32 bytes, ``value`` bytes or None."""
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(data), start, end, j
+    cdef const uint8_t* d = _p(data)
+    cdef const uint8_t* k = _p(key)
+    cdef const uint8_t* sib
+    cdef int kind, depth, nbytes, pad, cnt = 0, i, nxt, full, rem
+    cdef uint8_t h[32]
+    cdef uint8_t buf[65]
+    cdef bytes v
+    if PyBytes_GET_SIZE(root) != 32 or PyBytes_GET_SIZE(key) != 32:
+        return False
+    if n < 4 or d[0] != 1:
+        return False
+    kind = d[1]
+    depth = (d[2] << 8) | d[3]
+    if depth > 256:
+        return False
+    nbytes = (depth + 7) >> 3
+    start = 4 + nbytes
+    if n < start:
+        return False
+    pad = (nbytes << 3) - depth
+    if pad and (d[start - 1] & ((1 << pad) - 1)):
+        return False
+    for j in range(4, start):
+        cnt += _popcount8(d[j])
+    end = start + 32 * cnt
+    if kind == 0:
+        if value is None or n != end:
+            return False
+        if not isinstance(value, bytes):
+            raise TypeError("value must be bytes")
+        v = <bytes>value
+        buf[0] = 0
+        memcpy(buf + 1, k, 32)
+        st_sha256(_p(v), PyBytes_GET_SIZE(v), buf + 33)
+        st_sha256(buf, 65, h)
+    elif kind == 1:
+        if value is not None or n != end:
+            return False
+        memset(h, 0, 32)
+    elif kind == 2:
+        if value is not None or n != end + 64:
+            return False
+        if memcmp(d + end, k, 32) == 0:
+            return False
+        full = depth >> 3
+        rem = depth & 7
+        if memcmp(d + end, k, full) != 0:
+            return False
+        if rem and ((d[end + full] ^ k[full]) >> (8 - rem)):
+            return False
+        buf[0] = 0
+        memcpy(buf + 1, d + end, 64)
+        st_sha256(buf, 65, h)
+    else:
+        return False
+    if depth and not _bit(d + 4, depth - 1):
+        return False  # lowest sibling empty: not a canonical position
+    for j in range(cnt):
+        if memcmp(d + start + 32 * j, _EMPTY, 32) == 0:
+            return False  # an empty sibling must be left to the bitmap
+    nxt = cnt
+    for i in range(depth - 1, -1, -1):
+        if _bit(d + 4, i):
+            nxt -= 1
+            sib = d + start + 32 * nxt
+        else:
+            sib = _EMPTY
+        if _bit(k, i):
+            _node_into(h, sib, h)
+        else:
+            _node_into(h, h, sib)
+    return memcmp(h, _p(root), 32) == 0
+
+
+# ------------------------------------------------------------------ proof walk
+
+cdef enum:
+    C_KIND_INCLUSION = 0
+    C_KIND_ABSENT_EMPTY = 1
+    C_KIND_ABSENT_OTHER_LEAF = 2
+
+
+cdef object _leaf_proof(object proof_cls, bytes key, tuple leaf, list siblings):
+    if leaf[1] == key:
+        return proof_cls(C_KIND_INCLUSION, PyList_AsTuple(siblings))
+    return proof_cls(C_KIND_ABSENT_OTHER_LEAF, PyList_AsTuple(siblings), leaf[1], leaf[2])
+
+
+cdef object _bucket_proof(object proof_cls, bytes key, list leaves, int bit_depth, list siblings):
+    """Continue a proof through a bucket: split its keys bit by bit along ``key``."""
+    cdef const uint8_t* k = _p(key)
+    cdef int bit
+    cdef list own, other
+    while len(leaves) > 1:
+        bit = _bit(k, bit_depth)
+        own = []
+        other = []
+        for lf in leaves:
+            if _bit(_p(<bytes>(<tuple>lf)[1]), bit_depth) == bit:
+                own.append(lf)
+            else:
+                other.append(lf)
+        siblings.append(_leaves_hash(other, bit_depth + 1) if other else _b32(_EMPTY))
+        leaves = own
+        bit_depth += 1
+    if not leaves:
+        return proof_cls(C_KIND_ABSENT_EMPTY, PyList_AsTuple(siblings))
+    return _leaf_proof(proof_cls, key, <tuple>leaves[0], siblings)
+
+
+def prove_path(tree, slot, bytes key not None, version, proof_cls):
+    """Proof for ``key`` (32 bytes) below the root ``slot`` of ``version``: the siblings of
+    the binary path through each 16-ary node (4 levels), then through a bucket if the path
+    ends in one.  Nodes come from ``tree._cache`` or ``tree._load`` (verified)."""
+    cdef list siblings = []
+    cdef int depth = 0, nib, level, pos, child, width, first, i
+    cdef uint8_t kind
+    cdef tuple node, slots
+    cdef const uint8_t* H
+    cdef const uint8_t* K
+    cdef dict cache = tree._cache
+    if PyBytes_GET_SIZE(key) != 32:
+        raise ValueError("key must be 32 bytes")
+    while True:
+        if slot is None:
+            return proof_cls(C_KIND_ABSENT_EMPTY, PyList_AsTuple(siblings))
+        n = len(<tuple>slot)
+        if n == 5:
+            return _leaf_proof(proof_cls, key, <tuple>slot, siblings)
+        if n == 4:
+            return _bucket_proof(proof_cls, key, list(<tuple>(<tuple>slot)[1]), 4 * depth, siblings)
+        db_key = b"n" + _u64((<tuple>slot)[1]) + _node_path(depth, key)
+        cached = cache.get(db_key)
+        if cached is None:
+            cached = tree._load(db_key, (<tuple>slot)[0], version)
+        node = <tuple>cached
+        slots = <tuple>node[0]
+        H = <const uint8_t*>PyByteArray_AS_STRING(<bytearray>node[1])
+        K = <const uint8_t*>PyByteArray_AS_STRING(<bytearray>node[2])
+        nib = _nib(key, depth >> 1, depth & 1)
+        pos = 1
+        for level in range(4):
+            child = (pos << 1) | ((nib >> (3 - level)) & 1)
+            siblings.append(_b32(H + ((child ^ 1) << 5)))
+            pos = child
+            kind = K[pos]
+            if kind == C_K_EMPTY:
+                return proof_cls(C_KIND_ABSENT_EMPTY, PyList_AsTuple(siblings))
+            if kind == C_K_LEAF:
+                width = 1 << (3 - level)
+                first = (pos << (3 - level)) - C_SLOT_BASE
+                for i in range(first, first + width):
+                    if slots[i] is not None:
+                        return _leaf_proof(proof_cls, key, <tuple>slots[i], siblings)
+                raise ValueError("leaf cell without a leaf slot")
+        slot = slots[nib]
+        depth += 1

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from hashlib import sha256
 from typing import Union
 
+from ._core import verify_encoded as _verify_encoded
 from .errors import InvalidInput, StateTreeError
 from .hashing import EMPTY_HASH, HASH_BYTES, KEY_BITS, KEY_BYTES, LEAF_PREFIX, NODE_PREFIX
 
@@ -174,8 +175,9 @@ def verify(root: bytes, key: bytes, value: bytes | None, proof: Union[bytes, Pro
 
     Pure: no database, no state.  Malformed or tampered proofs give False; a root or
     key of the wrong size is a caller bug and raises ``InvalidInput``.  Encoded proofs
-    are checked in one pass over the bytes (``_verify_encoded``), which is the same
-    computation as ``Proof.from_bytes(...).compute_root(...)`` without the objects.
+    are checked in one compiled pass over the bytes (``_core.verify_encoded``): the same
+    computation as ``Proof.from_bytes(...).compute_root(...)``, which stays the readable
+    statement of the steps and which the tests cross-check it against.
     """
     _check_args(root, key, value)
     key = bytes(key)
@@ -195,60 +197,3 @@ def check_proof(root: bytes, key: bytes, value: bytes | None, proof: Union[bytes
     if not isinstance(proof, Proof):
         proof = Proof.from_bytes(proof)
     proof.check(bytes(root), bytes(key), None if value is None else bytes(value))
-
-
-def _verify_encoded(root: bytes, key: bytes, value: bytes | None, data: bytes,
-                    _sha=sha256, _node=NODE_PREFIX, _leaf=LEAF_PREFIX, _empty=EMPTY_HASH) -> bool:
-    n = len(data)
-    if n < _HEADER_BYTES or data[0] != PROOF_FORMAT:
-        return False
-    kind = data[1]
-    depth = (data[2] << 8) | data[3]
-    if depth > MAX_PROOF_DEPTH:
-        return False
-    nbytes = (depth + 7) >> 3
-    start = _HEADER_BYTES + nbytes
-    bitmap = int.from_bytes(data[_HEADER_BYTES:start], "big")
-    pad = (nbytes << 3) - depth
-    if bitmap & ((1 << pad) - 1):
-        return False
-    bitmap >>= pad
-    end = start + bin(bitmap).count("1") * HASH_BYTES
-    key_int = int.from_bytes(key, "big")
-    if kind == KIND_INCLUSION:
-        if value is None or n != end:
-            return False
-        h = _sha(_leaf + key + _sha(value).digest()).digest()
-    elif kind == KIND_ABSENT_EMPTY:
-        if value is not None or n != end:
-            return False
-        h = _empty
-    elif kind == KIND_ABSENT_OTHER_LEAF:
-        if value is not None or n != end + 2 * HASH_BYTES:
-            return False
-        other = data[end:end + KEY_BYTES]
-        if other == key or (depth and (int.from_bytes(other, "big") ^ key_int) >> (KEY_BITS - depth)):
-            return False
-        h = _sha(_leaf + data[end:end + 2 * HASH_BYTES]).digest()
-    else:
-        return False
-    if depth and not bitmap & 1:
-        return False  # lowest sibling empty: not a canonical position
-    present = [data[j:j + HASH_BYTES] for j in range(start, end, HASH_BYTES)]
-    if _empty in present:
-        return False  # an empty sibling must be left to the bitmap
-    # '0'/'1' strings, index i = depth i: cheaper to walk than shifting 256-bit ints
-    path_bits = bin((key_int >> (KEY_BITS - depth)) | (1 << depth))[3:] if depth else ""
-    has_sibling = bin(bitmap | (1 << depth))[3:] if depth else ""
-    nxt = len(present)
-    for i in range(depth - 1, -1, -1):
-        if has_sibling[i] == "1":
-            nxt -= 1
-            sibling = present[nxt]
-        else:
-            sibling = _empty
-        if path_bits[i] == "1":
-            h = _sha(_node + sibling + h).digest()
-        else:
-            h = _sha(_node + h + sibling).digest()
-    return h == root

@@ -37,12 +37,10 @@ from . import _core
 from ._core import BlockBuilder as _BlockBuilder
 from ._core import decode_bucket as _decode_bucket
 from ._core import decode_node as _decode_node
-from ._core import encode_node as _encode_node
 from ._core import leaf_slot as _leaf_slot
-from ._core import subtree_hash as _subtree_hash
 from .errors import InvalidInput, StateCorruption, VersionNotFound
 from .hashing import EMPTY_HASH, KEY_BYTES
-from .proof import KIND_ABSENT_EMPTY, KIND_ABSENT_OTHER_LEAF, KIND_INCLUSION, Proof
+from .proof import Proof
 
 MAX_VALUE_BYTES = 64 * 1024
 MAX_VERSION = (1 << 64) - 1
@@ -266,36 +264,7 @@ class StateTree:
         """Inclusion proof if ``key`` is present at ``version``, else non-inclusion proof."""
         key = _check_key(key)
         ver = self._latest if version is None else version
-        slot = self._root_for(version)
-        siblings: list[bytes] = []
-        depth = 0
-        while True:
-            if slot is None:
-                return Proof(KIND_ABSENT_EMPTY, tuple(siblings))
-            if len(slot) == 5:
-                return _leaf_proof(key, slot, siblings)
-            if len(slot) == 4:
-                return _bucket_proof(key, list(slot[1]), 4 * depth, siblings)
-            node = self._load(_node_db_key(slot[1], depth, key), slot[0], ver)
-            nib = _nibble(key, depth)
-            hashes, kinds = node[_HASHES], node[_KINDS]
-            pos = 1
-            for level in range(4):
-                bit = (nib >> (3 - level)) & 1
-                child = (pos << 1) | bit
-                sib = child ^ 1
-                siblings.append(bytes(hashes[sib << 5:(sib + 1) << 5]))
-                pos = child
-                kind = kinds[pos]
-                if kind == _K_EMPTY:
-                    return Proof(KIND_ABSENT_EMPTY, tuple(siblings))
-                if kind == _K_LEAF:
-                    width = 1 << (3 - level)
-                    first = (pos << (3 - level)) - _SLOT_BASE
-                    leaf = next(s for s in node[_SLOTS][first:first + width] if s is not None)
-                    return _leaf_proof(key, leaf, siblings)
-            slot = node[_SLOTS][nib]
-            depth += 1
+        return _core.prove_path(self, self._root_for(version), key, ver, Proof)
 
     def get_meta(self, key: bytes) -> Optional[bytes]:
         """Raw metadata written through ``apply(..., extra_meta=...)`` (not versioned)."""
@@ -453,28 +422,6 @@ class StateTree:
             # Oldest-inserted first: nodes on hot paths are rewritten (re-inserted) every block.
             for db_key in list(islice(cache, excess + self._cache_cap // 10)):
                 del cache[db_key]
-
-
-def _bucket_proof(key: bytes, leaves: list, bit_depth: int, siblings: list) -> Proof:
-    """Continue a proof through a bucket: split its keys bit by bit along ``key``."""
-    shift = 255 - bit_depth
-    key_int = int.from_bytes(key, "big")
-    while len(leaves) > 1:
-        bit = (key_int >> shift) & 1
-        own = [lf for lf in leaves if (int.from_bytes(lf[1], "big") >> shift) & 1 == bit]
-        other = [lf for lf in leaves if (int.from_bytes(lf[1], "big") >> shift) & 1 != bit]
-        siblings.append(_subtree_hash(other, 256 - shift) if other else EMPTY_HASH)
-        leaves = own
-        shift -= 1
-    if not leaves:
-        return Proof(KIND_ABSENT_EMPTY, tuple(siblings))
-    return _leaf_proof(key, leaves[0], siblings)
-
-
-def _leaf_proof(key: bytes, leaf, siblings: list) -> Proof:
-    if leaf[1] == key:
-        return Proof(KIND_INCLUSION, tuple(siblings))
-    return Proof(KIND_ABSENT_OTHER_LEAF, tuple(siblings), leaf[1], leaf[2])
 
 
 def _encode_key_list(keys: list) -> bytes:

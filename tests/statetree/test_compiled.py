@@ -7,7 +7,9 @@
   and against proofs built from the binary definition alone (the bytes the pure-Python
   pass produced, which the committed vectors pin), both from the node cache and from
   nodes decoded from disk;
-* node encoding round-trips.
+* node encoding round-trips;
+* the compiled proof verifier against ``Proof.from_bytes(...).compute_root(...)`` on real,
+  tampered and random proofs.
 """
 from __future__ import annotations
 
@@ -21,10 +23,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from statetree import Proof, StateTree, _core, reference_root
+from statetree import Proof, StateTree, _core, reference_root, verify
+from statetree import proof as proof_mod
 from statetree import tree as tree_mod
 from statetree.hashing import _reference_subtree, key_bit
-from statetree.proof import KIND_ABSENT_EMPTY, KIND_ABSENT_OTHER_LEAF, KIND_INCLUSION
+from statetree.proof import KIND_ABSENT_EMPTY, KIND_ABSENT_OTHER_LEAF, KIND_INCLUSION, InvalidProof
 from statetree_helpers import structured_keys
 
 SETTINGS = settings(max_examples=80, deadline=None,
@@ -35,6 +38,7 @@ def test_the_tree_runs_the_compiled_pass():
     assert _core.__file__.endswith((".so", ".pyd"))
     assert tree_mod._BlockBuilder is _core.BlockBuilder
     assert tree_mod._decode_node is _core.decode_node
+    assert proof_mod._verify_encoded is _core.verify_encoded
     assert tree_mod.BUCKET_MAX == 4
 
 
@@ -199,3 +203,71 @@ def test_decode_rejects_malformed_nodes():
                 bytes([3]) + raw[1:16] + b"\x02" + raw[16:] + raw[16:]):
         with pytest.raises(ValueError):
             _core.decode_node(bad, 0)
+
+
+# ------------------------------------------------------------------ verification
+
+def _decoded_verify(root, key, value, encoded) -> bool:
+    """The readable path: ``Proof.from_bytes(...).compute_root(...)``."""
+    try:
+        return Proof.from_bytes(encoded).compute_root(key, value) == root
+    except InvalidProof:
+        return False
+
+
+def _mutations(rng: random.Random, proof: bytes):
+    yield proof
+    for bit in range(min(len(proof) * 8, 96)):  # header, bitmap and the first sibling
+        out = bytearray(proof)
+        out[bit // 8] ^= 0x80 >> (bit % 8)
+        yield bytes(out)
+    for _ in range(24):
+        out = bytearray(proof)
+        out[rng.randrange(len(out))] ^= 1 << rng.randrange(8)
+        yield bytes(out)
+    yield proof[:-1]
+    yield proof + b"\x00"
+    yield proof + bytes(32)
+    yield proof[:4]
+    yield b""
+    for kind in range(4):
+        yield proof[:1] + bytes([kind]) + proof[2:]
+    if len(proof) > 36:
+        yield proof[:-32] + bytes(32)  # an explicit empty sibling
+
+
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(batch=st.dictionaries(key_st, st.binary(max_size=40), min_size=1, max_size=60),
+       seed=st.integers(0, 2**32))
+def test_compiled_verifier_agrees_with_the_readable_one(batch, seed):
+    rng = random.Random(seed)
+    path = tempfile.mkdtemp(prefix="statetree-verify-")
+    try:
+        tree = StateTree(path, sync=False)
+        root = tree.apply(1, batch)
+        other_root = hashlib.sha256(root).digest()
+        probe = list(batch)[:6] + rng.sample(KEYS, 6) + [rng.randbytes(32)]
+        for key in probe:
+            value = batch.get(key)
+            proof = tree.prove(key).to_bytes()
+            assert verify(root, key, value, proof)
+            wrong_value = b"x" if value is None else None
+            for candidate in _mutations(rng, proof):
+                for r, k, v in ((root, key, value), (root, key, wrong_value),
+                                (other_root, key, value), (root, rng.choice(KEYS), value)):
+                    assert verify(r, k, v, candidate) == _decoded_verify(r, k, v, candidate)
+        tree.close()
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@given(data=st.binary(max_size=200), key=st.binary(min_size=32, max_size=32),
+       value=st.one_of(st.none(), st.binary(max_size=8)))
+@settings(max_examples=300, deadline=None)
+def test_compiled_verifier_rejects_random_bytes_like_the_readable_one(data, key, value):
+    root = hashlib.sha256(data).digest()
+    assert verify(root, key, value, data) == _decoded_verify(root, key, value, data)
+    if len(data) >= 4:  # a plausible header on random bytes
+        framed = bytes([1, data[0] % 3, 0, data[1] % 40]) + data[4:]
+        assert verify(root, key, value, framed) == _decoded_verify(root, key, value, framed)
