@@ -187,7 +187,10 @@ class Attestor:
     def _store(self, height: int, cert: peer_pb2.StateCertificate) -> None:
         raw = cert.SerializeToString()
         if self.db is not None:
-            self.db.put(self._key(height), raw, sync=True)
+            # Not synced: this runs on the event loop once per block. A process crash loses
+            # nothing (the OS holds the write); a certificate lost to a power cut can be fetched
+            # from any peer that formed it (PeerApi.GetStateCertificate).
+            self.db.put(self._key(height), raw)
         else:
             self._mem[height] = raw
         self.last_certified = max(self.last_certified, height)
