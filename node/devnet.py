@@ -482,6 +482,7 @@ class Demo:
 
     async def funding(self) -> None:
         from node.client import txs
+        self.stats.funding = "stopped before it finished"
         await self.oracle_ready.wait()
         await asyncio.sleep(4.0)  # cranked once the books have a mid (premium = mid vs oracle)
         outs = []
@@ -496,6 +497,7 @@ class Demo:
         (MAX_MOVE is 3 % per update), and a keeper liquidates it: first call opens the grace
         window (L1), a later one sweeps the books (L3)."""
         from node.client import ClientError, Wallet, new_reveal, txs
+        self.stats.liquidation = "stopped before it finished"
         await self.oracle_ready.wait()
         await asyncio.sleep(6.0)
         degen = Wallet.generate(CHAIN_ID)
