@@ -16,14 +16,13 @@ async def main() -> None:
         await client.execute(me.sign(txs.deposit(me.public, 10_000_000_000)))  # 10 000 USDC
         print("funded", me.address)
 
-        # Best ask across the BTC books (makers may be re-quoting: wait for one), limit 1 % above.
-        asks = []
-        while not asks:
-            asks = [lv.price_e6 for slab in (2, 3) for lv in (await client.order_book(slab, BTC_PERP)).asks]
-            await asyncio.sleep(0.5)
-        limit = min(asks) * 101 // 100 // 100_000 * 100_000  # tick 0.10 USDC
-
-        for route_id in range(1, 6):  # the book moves; try a few routes
+        for route_id in range(1, 9):  # the book moves; try a few routes
+            # Best ask across the BTC books (makers may be re-quoting: wait for one), limit 1 % above.
+            asks = []
+            while not asks:
+                asks = [lv.price_e6 for slab in (2, 3) for lv in (await client.order_book(slab, BTC_PERP)).asks]
+                await asyncio.sleep(0.5)
+            limit = min(asks) * 101 // 100 // 100_000 * 100_000  # tick 0.10 USDC
             pending = new_reveal(route_id, BTC_PERP, BUY, 3, limit)  # secret salt stays here
             try:
                 block, _ = await client.execute(me.sign(txs.reserve(pending, ttl_ms=10_000)))
