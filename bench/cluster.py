@@ -16,7 +16,7 @@ this build has it (then a decided block is also executed, but execution runs aft
 and is not in the decide latency).
 
 Usage: python -m bench.cluster [--nodes 1,4] [--seconds 10] [--warmup 3] [--clients 2]
-       [--streams 8] [--block-txs 4000] [--executor] [--json]. Progress goes to stderr; with --json the last line of
+       [--streams 8] [--block-txs 4000] [--rate 0] [--executor] [--json]. Progress goes to stderr; with --json the last line of
 stdout is one JSON object.
 """
 from __future__ import annotations
@@ -154,8 +154,9 @@ def quantile(b0: list, b1: list, q: float) -> float | None:
 # ----------------------------------------------------------------------------- clients
 
 
-def client_main(targets: list[str], streams: int, count: int, seed: int, ready, go, result) -> None:
-    """One client process: sign `count` orders up front, then stream them over `streams`."""
+def client_main(targets: list[str], streams: int, count: int, seed: int, ready, go, result, rate: float = 0.0) -> None:
+    """One client process: sign `count` orders up front, then stream them over `streams`,
+    as fast as the node answers or paced at `rate` tx/s for this process (0: unpaced)."""
     import grpc
     from nacl.signing import SigningKey
 
@@ -177,11 +178,22 @@ def client_main(targets: list[str], streams: int, count: int, seed: int, ready, 
         channels = [grpc.aio.insecure_channel(t) for t in targets]
         accepted = refused = 0
 
+        per_stream_s = streams / rate if rate > 0 else 0.0
+
+        async def paced(envs):
+            start = time.monotonic()
+            for i, e in enumerate(envs):
+                if per_stream_s:
+                    delay = start + i * per_stream_s - time.monotonic()
+                    if delay > 0:
+                        await asyncio.sleep(delay)
+                yield e
+
         async def one(k: int) -> None:
             nonlocal accepted, refused
             stub = client_pb2_grpc.ClientApiStub(channels[k % len(channels)])
             try:
-                async for r in stub.SubmitStream(iter(per[k])):
+                async for r in stub.SubmitStream(paced(per[k])):
                     if r.accepted:
                         accepted += 1
                     else:
@@ -219,7 +231,8 @@ def run_cluster(n: int, args) -> dict:
         workers = []
         for c in range(args.clients):
             ready = ctx.Event()
-            w = ctx.Process(target=client_main, args=(targets, args.streams, per_client, c + 1 + 100 * n, ready, go, results))
+            w = ctx.Process(target=client_main, args=(targets, args.streams, per_client, c + 1 + 100 * n, ready, go, results,
+                                                             args.rate / args.clients))
             w.start()
             workers.append((w, ready))
         for w, ready in workers:
@@ -283,15 +296,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--txs", type=int, default=120_000, help="signed orders prepared in total (per cluster)")
     ap.add_argument("--executor", action="store_true", help="also run the executor role (if built)")
     ap.add_argument("--block-txs", type=int, default=4000, help="sequencer.max_block_txs of the nodes")
+    ap.add_argument("--rate", type=float, default=0.0, help="offered load in tx/s over all clients (0: as fast as answered)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     sizes = [int(x) for x in args.nodes.split(",")]
     covers = ("admission -> mempool -> consensus -> decide (persisted) -> execute" if args.executor
               else "admission (decode, signature, expiry, dedup) -> mempool -> consensus -> decide (persisted); no execution")
     rows = [run_cluster(n, args) for n in sizes]
+    offered = f"offered load {args.rate:,.0f} tx/s" if args.rate else "unpaced (as fast as the nodes answer)"
     load = os.getloadavg()[0]
     print(f"\nSequencer cluster on this machine ({os.cpu_count()} CPUs, load average {load:.1f} at the end); "
-          f"figure covers: {covers}")
+          f"figure covers: {covers}; {offered}")
     print(f"{'nodes':>5} | {'decided tx/s':>12} | {'target':>7} | {'ratio':>6} | {'p50 ms':>7} | {'p99 ms':>7} | {'p99 target':>10} | {'ratio':>6}")
     for r in rows:
         tgt, p99_tgt = TARGETS.get(r["nodes"], (None, None))
@@ -305,7 +320,8 @@ def main(argv: list[str] | None = None) -> int:
               f"{r['p99_ms'] if r['p99_ms'] is not None else '-':>7} | {(p99_tgt * 1000 if p99_tgt else '-'):>10} | "
               f"{(f'{lat_ratio:.2f}x' if lat_ratio else '-'):>6}")
     if args.json:
-        print(json.dumps({"covers": covers, "cpus": os.cpu_count(), "load_average": load, "rows": rows}))
+        print(json.dumps({"covers": covers, "offered_tx_per_s": args.rate or None, "cpus": os.cpu_count(),
+                          "load_average": load, "rows": rows}))
     return 0
 
 
