@@ -142,10 +142,6 @@ class _ConsensusCollector:
         size = GaugeMetricFamily("sequencer_mempool_size", "Transactions pending in the mempool.")
         size.add_metric([], len(r.mempool))
         yield size
-        t = self.role.transport
-        conn = GaugeMetricFamily("sequencer_peers_connected", "Peers with an open outbound stream.")
-        conn.add_metric([], t.peers_connected if t else 0)
-        yield conn
 
 
 class SequencerRole:
@@ -429,7 +425,8 @@ class SequencerRole:
                                        error_code=int(code), error_name=name, message=message)
 
     def _refuse(self, p: _Pending, status: int, code: int, name: str, message: str) -> None:
-        self.m_rejected.labels(name).inc()
+        if p.client:
+            self.m_rejected.labels(name).inc()
         if p.future is not None and not p.future.done():
             p.future.set_result(self._result(p, status, code, name, message))
 
