@@ -662,6 +662,33 @@ async def agreement(clients) -> dict:
     return {"height": h, "roots": roots, "agree": len(set(roots)) == 1}
 
 
+async def audit(layout: Layout, clients) -> dict:
+    """The auditor's check, in process: account-0's vault as served by a node (proof verified
+    by the SDK) at the last height of the latest confirmed batch, verified against the state
+    root anchored on the Solana RPC (the same check as `assetl2 verify-anchor`)."""
+    from batchposter.audit import ProofClaim, verify_anchor
+    from node.client import Wallet
+
+    c = clients[-1]
+    latest = await c.batch()
+    index = latest.batch_index
+    while index > 0:
+        b = await c.batch(index)
+        if b.status == 3:
+            break
+        index -= 1
+    else:
+        return {"ok": False, "detail": "no confirmed batch yet"}
+    acc = await c.account(Wallet.dev("account-0", CHAIN_ID).public)
+    key = bytes(acc.proofs[0].key)
+    sv = await c.state_value(key, height=b.last_height)
+    claim = ProofClaim(key, bytes(sv.value.value) if sv.value.present else None, bytes(sv.value.proof), b.last_height)
+    report = await verify_anchor(layout.rpc_url, proof=claim, timeout_s=10)
+    return {"ok": report.ok, "batch": b.batch_index, "height": b.last_height,
+            "state_root": b.state_root.hex(), "batches_checked": report.batches_checked,
+            "detail": report.proof.detail if report.proof else "; ".join(report.problems)}
+
+
 async def run(args) -> int:
     tty = sys.stdout.isatty()
     layout = prepare(Path(args.dir), args.nodes, args.auto_ports)
@@ -735,6 +762,10 @@ async def run(args) -> int:
             if failure is None:
                 with contextlib.suppress(Exception):
                     summary["agreement"] = await agreement(clients)
+                try:
+                    summary["audit"] = await asyncio.wait_for(audit(layout, clients), 20)
+                except Exception as exc:  # noqa: BLE001 - reported, not fatal to a demo
+                    summary["audit"] = {"ok": False, "detail": f"{type(exc).__name__}: {exc}"}
             with contextlib.suppress(Exception):
                 progress.status = await clients[0].status()
             st = progress.status
@@ -762,6 +793,11 @@ async def run(args) -> int:
               + (f", {len(ag['roots'])} node(s) agree on the state root at height {ag['height']}" if ag and ag["agree"]
                  else (", NODES DISAGREE on the state root" if ag else "")), flush=True)
         print(f"[devnet] funding: {summary['funding']}; liquidation: {summary['liquidation']}", flush=True)
+        au = summary.get("audit")
+        if au:
+            print("[devnet] audit: " + (f"account-0's vault at height {au['height']} verifies against the state root "
+                                        f"anchored on Solana in batch {au['batch']} ({au['batches_checked']} batches checked)"
+                                        if au["ok"] else f"FAILED: {au['detail']}"), flush=True)
         if summary["rejected"]:
             print(f"[devnet] rejections: {', '.join(f'{k} x{v}' for k, v in sorted(summary['rejected'].items()))}", flush=True)
     if failure:

@@ -111,6 +111,7 @@ async def test_four_node_devnet_trades_agrees_and_anchors_verifiable_state(tmp_p
     assert s["fills"] > 0 and s["ok"].get("commit", 0) > 0 and s["ok"].get("place order", 0) > 0, s
     assert s["ok"].get("funding crank", 0) >= 1 and s["ok"].get("oracle update", 0) > 0, s
     assert s["batches_anchored"] >= 2, s
+    assert s["audit"]["ok"] and s["audit"]["batch"] >= 2, s["audit"]
     assert all(code == 0 for code in s["exit_codes"].values()), s["exit_codes"]
     assert "[devnet] stopped" in text and (tmp_path / "dn" / "node3" / "node.log").exists(), "data kept"
 
