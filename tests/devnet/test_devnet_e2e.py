@@ -114,6 +114,11 @@ async def test_four_node_devnet_trades_agrees_and_anchors_verifiable_state(tmp_p
     assert s["audit"]["ok"] and s["audit"]["batch"] >= 2, s["audit"]
     assert all(code == 0 for code in s["exit_codes"].values()), s["exit_codes"]
     assert "[devnet] stopped" in text and (tmp_path / "dn" / "node3" / "node.log").exists(), "data kept"
+    progress = [line for line in text.splitlines() if line.startswith("[devnet] height ")]
+    assert progress and all(w in progress[-1] for w in ("view ", "epoch ", "tx/s ", "fills ", "batches anchored ")), text
+    anchored = [line for line in text.splitlines() if " anchored: heights " in line]
+    assert len(anchored) >= 2 and any(len(line.rsplit("solana ", 1)[1]) >= 80 for line in anchored), \
+        "anchored batches are shown with their Solana signatures"
 
 
 @pytest.mark.timeout(200)
