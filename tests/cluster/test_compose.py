@@ -30,7 +30,7 @@ DOCKER_TIMEOUT = 2400
 @pytest.mark.parametrize("node", NODES)
 def test_compose_node_config_is_valid(node):
     cfg = config_mod.load(REPO / "deploy/compose" / f"{node}.toml", environ={})
-    assert cfg.node.chain_id == "assetl2-compose"
+    assert cfg.node.chain_id == "assetl2-devnet-1"
     assert cfg.node.roles == ["sequencer", "executor"]
     assert cfg.data_dir == Path("/var/lib/assetl2")
     for listen in (cfg.grpc.listen, cfg.admin.listen, cfg.peer.listen):
@@ -117,7 +117,7 @@ def identities(cluster) -> dict[str, str]:
 @pytest.mark.timeout(DOCKER_TIMEOUT)
 def test_cluster_is_healthy_with_distinct_ids_and_one_chain(cluster, identities):
     statuses = {n: cluster.status(n) for n in NODES}
-    assert {s["chain_id"] for s in statuses.values()} == {"assetl2-compose"}
+    assert {s["chain_id"] for s in statuses.values()} == {"assetl2-devnet-1"}
     assert len(set(identities.values())) == len(NODES), identities
     for n, s in statuses.items():
         assert s["node_id"] == identities[n]
