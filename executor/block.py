@@ -56,11 +56,18 @@ class BlockError(RuntimeError):
 
 @dataclass(frozen=True)
 class BlockInput:
-    """What consensus decided: height, the rollup clock and the ordered transactions."""
+    """What consensus decided: height, the rollup clock and the ordered transactions.
+
+    ``view``, ``block_hash``, ``parent_hash`` and ``proposer`` identify the block in consensus;
+    they are recorded in the block info for clients and never enter the state transition."""
 
     height: int
     timestamp_ms: int
     txs: tuple[bytes, ...]
+    view: int = 0
+    block_hash: bytes = b""
+    parent_hash: bytes = b""
+    proposer: int = 0
 
 
 @dataclass(frozen=True)
@@ -313,8 +320,9 @@ class Executor:
         updates.update(self.slabs.take_updates())
         updates[META_CHAIN] = self.meta.encode()
         info = state_pb2.BlockInfo(
-            header=state_pb2.BlockHeader(height=block.height, timestamp_ms=block.timestamp_ms),
-            epoch=epoch, tx_hashes=list(hashes), receipts=list(receipts),
+            header=state_pb2.BlockHeader(height=block.height, view=block.view, parent_hash=block.parent_hash,
+                                         timestamp_ms=block.timestamp_ms, proposer=block.proposer),
+            block_hash=block.block_hash, epoch=epoch, tx_hashes=list(hashes), receipts=list(receipts),
         )
         extra = {EXTRA_BLOCK_PREFIX + block.height.to_bytes(8, "big"): info.SerializeToString()}
         root = self.tree.apply(block.height, updates, extra_meta=extra)

@@ -122,7 +122,8 @@ class ExecutorRole:
         """Called by the sequencer for every Decide action (sequencer.consensus.Decide)."""
         for decided in decide.blocks:
             b = decided.block
-            self.queue.put_nowait(BlockInput(b.height, b.timestamp_ms, tuple(b.payload)))
+            self.queue.put_nowait(BlockInput(b.height, b.timestamp_ms, tuple(b.payload), view=b.view,
+                                             block_hash=b.hash, parent_hash=b.parent_hash, proposer=b.proposer))
         self.m_backlog.set(self.queue.qsize())
 
     def on_executed(self, callback: ExecutedCallback) -> None:
@@ -242,21 +243,54 @@ class ExecutorRole:
         return book
 
     async def stream_events(self, req: client_pb2.StreamEventsRequest) -> AsyncIterator[state_pb2.Event]:
+        """Live events, optionally preceded by block events replayed from ``from_height``
+        (fills and order updates are not kept, so a replay has block events only).  The live
+        queue is subscribed before the replay, so no block falls between the two; blocks the
+        replay already sent are skipped.  ``kinds`` and ``user`` filter what is sent."""
+        wanted = _kinds(req.kinds)
         q: asyncio.Queue = asyncio.Queue(maxsize=EVENT_QUEUE)
-        if req.from_height and self.executor is not None:
-            for h in range(req.from_height, self.executor.height + 1):
-                info = self.executor.block_info(h)
-                if info is not None:
-                    yield state_pb2.Event(height=h, block=info)
         self.subscribers.add(q)
+        sent = 0
         try:
+            if req.from_height and self.executor is not None:
+                for h in range(req.from_height, self.executor.height + 1):
+                    info = self.executor.block_info(h)
+                    if info is not None and "block" in wanted:
+                        yield state_pb2.Event(height=h, block=info)
+                    sent = h
             while True:
                 ev = await q.get()
                 if ev is None:
                     return
-                yield ev
+                if ev.height <= sent and ev.WhichOneof("kind") == "block":
+                    continue
+                if ev.WhichOneof("kind") in wanted and _concerns(ev, req.user):
+                    yield ev
         finally:
             self.subscribers.discard(q)
+
+
+_KIND_NAMES = {client_pb2.EVENT_KIND_BLOCK: "block", client_pb2.EVENT_KIND_FILL: "fill",
+               client_pb2.EVENT_KIND_ORDER_UPDATE: "order_update", client_pb2.EVENT_KIND_BATCH: "batch"}
+
+
+def _kinds(kinds) -> set[str]:
+    """The oneof names a StreamEvents request asks for (empty: all)."""
+    names = {_KIND_NAMES[k] for k in kinds if k in _KIND_NAMES}
+    return names or set(_KIND_NAMES.values())
+
+
+def _concerns(ev: state_pb2.Event, user: bytes) -> bool:
+    """An event concerns ``user`` when it is theirs (fills: maker or taker; order updates: owner).
+    Block and batch events concern everybody."""
+    if not user:
+        return True
+    kind = ev.WhichOneof("kind")
+    if kind == "fill":
+        return user in (ev.fill.maker, ev.fill.taker)
+    if kind == "order_update":
+        return ev.order_update.owner == user
+    return True
 
 
 def factory(ctx: RoleContext) -> ExecutorRole:

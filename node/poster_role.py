@@ -30,6 +30,7 @@ from proto.assetl2.v1 import client_pb2, state_pb2
 log = logging.getLogger(__name__)
 
 START_RETRY_S = (1.0, 2.0, 5.0, 10.0, 30.0)   # back-off between attempts to read the tip
+MAX_AWAITED = 4_096   # heights a certificate may lag execution before the poster stops waiting for it
 _STATUS = {"pending": state_pb2.BATCH_STATUS_PENDING, "sent": state_pb2.BATCH_STATUS_POSTED,
            "confirmed": state_pb2.BATCH_STATUS_CONFIRMED}
 
@@ -46,6 +47,7 @@ class PosterRole:
         self.task: Optional[asyncio.Task] = None
         self.fed_height = 0
         self.placed = False
+        self.awaiting: dict[int, bytes] = {}   # height -> executed root, certificate not formed yet
         self.waiting_reason = "starting"
 
     def _keypair(self) -> Keypair:
@@ -122,16 +124,33 @@ class PosterRole:
         svc = self.service
         if height >= svc.next_height:
             svc.feed_block(BlockRecord(height, timestamp_ms, root, log_size, log_root))
-            svc.feed_certificate(self._certificate(height, root))
+            if self._committee_certificates():
+                self.awaiting[height] = root
+            else:
+                svc.feed_certificate(StateCertificate.attest(self.ctx.key.keypair(), self.ctx.cfg.node.chain_id,
+                                                             height, root))
         self.fed_height = height
+        self._collect_certificates()
         svc.tick(timestamp_ms)
 
-    def _certificate(self, height: int, root: bytes) -> StateCertificate:
+    def _committee_certificates(self) -> bool:
+        """True when a multi-node sequencer forms 2f+1 state certificates for the poster to carry
+        (DESIGN §7/§8); a one-node committee's certificate is this node's own attestation."""
         seq = self.ctx.started.get("sequencer")
-        cert = seq.state_certificate(height) if seq is not None and hasattr(seq, "state_certificate") else None
-        if cert is not None:
-            return StateCertificate(height, root, cert)
-        return StateCertificate.attest(self.ctx.key.keypair(), self.ctx.cfg.node.chain_id, height, root)
+        return seq is not None and hasattr(seq, "state_certificate_bytes") and len(self.ctx.cfg.sequencer.committee_keys) > 1
+
+    def _collect_certificates(self) -> None:
+        """Feed every awaited certificate that has formed; the batcher holds a sealed batch until
+        the certificate of its last height arrives.  Heights the batcher no longer needs age out."""
+        if not self.awaiting:
+            return
+        seq = self.ctx.started["sequencer"]
+        for height in sorted(self.awaiting):
+            raw = seq.state_certificate_bytes(height)
+            if raw is not None:
+                self.service.feed_certificate(StateCertificate(height, self.awaiting.pop(height), raw))
+            elif height < self.fed_height - MAX_AWAITED:
+                self.awaiting.pop(height)
 
     async def stop(self) -> None:
         if self.task is not None:

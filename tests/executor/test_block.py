@@ -190,3 +190,14 @@ def test_routing_to_a_slab_whose_registered_manifest_differs_from_the_running_co
     out = again.apply_block(BlockInput(1, T0, (envelope("place_order", place),)))
     assert out.receipts[0].error_name == "SLAB_MANIFEST_MISMATCH", out.receipts[0].message
     again.close()
+
+
+def test_block_info_carries_the_consensus_identity_but_the_root_does_not_depend_on_it(tmp_path):
+    a, b = executor(tmp_path / "a"), executor(tmp_path / "b")
+    out_a = a.apply_block(BlockInput(1, T0, (), view=7, block_hash=b"\x01" * 32, parent_hash=b"\x02" * 32, proposer=3))
+    out_b = b.apply_block(BlockInput(1, T0, ()))
+    assert out_a.state_root == out_b.state_root
+    info = a.block_info(1)
+    assert (info.header.view, info.block_hash, info.header.parent_hash, info.header.proposer) == (
+        7, b"\x01" * 32, b"\x02" * 32, 3)
+    a.close(), b.close()
