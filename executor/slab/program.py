@@ -108,6 +108,26 @@ class _Priced:
     arg_tax: int
 
 
+def _check_hold_request(static: tuple, side: int, qty_lots: int, limit_px_e6: int, ttl_ms: int) -> None:
+    """Shape checks shared by ``reserve`` and its side-effect-free ``quote`` (plan S3, EXCHANGE §2):
+    side, positive tick/lot-aligned size and limit, minimum size, TTL within CAP_TTL."""
+    tick, lot, min_size, _cs, _heartbeat = static
+    if side not in (BUY, SELL):
+        raise _Reject(E.BAD_SIDE)
+    if qty_lots <= 0:
+        raise _Reject(E.QTY_NOT_POSITIVE)
+    if limit_px_e6 <= 0:
+        raise _Reject(E.PRICE_NOT_POSITIVE)
+    if limit_px_e6 % tick:
+        raise _Reject(E.PRICE_NOT_TICK_ALIGNED)
+    if qty_lots % lot:
+        raise _Reject(E.QTY_NOT_LOT_ALIGNED)
+    if qty_lots < min_size:
+        raise _Reject(E.BELOW_MIN_SIZE)
+    if not 0 < ttl_ms <= CAP_TTL_MS_MAX:
+        raise _Reject(E.BAD_ARGUMENT)
+
+
 class Slab:
     """One slab: a fixed arena plus the program that interprets it (see module docstring)."""
 
@@ -712,20 +732,7 @@ class Slab:
             tick, lot, min_size, cs, heartbeat_ms = self._static[instrument]
             if user not in self._accounts:
                 raise _Reject(E.UNKNOWN_ACCOUNT)
-            if side not in (BUY, SELL):
-                raise _Reject(E.BAD_SIDE)
-            if qty_lots <= 0:
-                raise _Reject(E.QTY_NOT_POSITIVE)
-            if limit_px_e6 <= 0:
-                raise _Reject(E.PRICE_NOT_POSITIVE)
-            if limit_px_e6 % tick:
-                raise _Reject(E.PRICE_NOT_TICK_ALIGNED)
-            if qty_lots % lot:
-                raise _Reject(E.QTY_NOT_LOT_ALIGNED)
-            if qty_lots < min_size:
-                raise _Reject(E.BELOW_MIN_SIZE)
-            if not 0 < ttl_ms <= CAP_TTL_MS_MAX:
-                raise _Reject(E.BAD_ARGUMENT)
+            _check_hold_request(self._static[instrument], side, qty_lots, limit_px_e6, ttl_ms)
             oracle = self._oracle_now(instrument, heartbeat_ms, now_ms)
             if qty_lots > I64_MAX or limit_px_e6 > I64_MAX:
                 raise _Reject(E.OVERFLOW)
@@ -936,20 +943,7 @@ class Slab:
             tick, lot, min_size, cs, heartbeat_ms = self._static[instrument]
             if user not in self._accounts and self.accounts_free() <= 0:
                 raise _Reject(E.POOL_FULL_ACCOUNTS)
-            if side not in (BUY, SELL):
-                raise _Reject(E.BAD_SIDE)
-            if qty_lots <= 0:
-                raise _Reject(E.QTY_NOT_POSITIVE)
-            if limit_px_e6 <= 0:
-                raise _Reject(E.PRICE_NOT_POSITIVE)
-            if limit_px_e6 % tick:
-                raise _Reject(E.PRICE_NOT_TICK_ALIGNED)
-            if qty_lots % lot:
-                raise _Reject(E.QTY_NOT_LOT_ALIGNED)
-            if qty_lots < min_size:
-                raise _Reject(E.BELOW_MIN_SIZE)
-            if not 0 < ttl_ms <= CAP_TTL_MS_MAX:
-                raise _Reject(E.BAD_ARGUMENT)
+            _check_hold_request(self._static[instrument], side, qty_lots, limit_px_e6, ttl_ms)
             self._oracle_now(instrument, heartbeat_ms, now_ms)
             if qty_lots > I64_MAX or limit_px_e6 > I64_MAX:
                 raise _Reject(E.OVERFLOW)
