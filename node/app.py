@@ -198,7 +198,9 @@ class Node:
         runner = web.AppRunner(admin.make_app(self.metrics, self.status), access_log=None)
         await runner.setup()
         host, _, port = self.cfg.admin.listen.rpartition(":")
-        site = web.TCPSite(runner, host.strip("[]"), int(port), reuse_address=False, reuse_port=False)
+        # SO_REUSEADDR: a node restarted right after a crash rebinds while the old socket sits in
+        # TIME_WAIT; a port another process is listening on is still refused (Linux).
+        site = web.TCPSite(runner, host.strip("[]"), int(port), reuse_address=True, reuse_port=False)
         try:
             await site.start()
         except OSError as exc:
