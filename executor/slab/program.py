@@ -659,20 +659,7 @@ class Slab:
     def cancel_order(self, user: int, order_id: int, *, now_ms: int) -> CancelResult:
         """Cancel; idempotent for closed orders.  A partly reserved order keeps only its held
         part until the holds resolve (EXCHANGE §3)."""
-        try:
-            self._check_time(now_ms)
-            rc = self.core.cancel(order_id, user)
-            if rc < 0:
-                raise _Reject(E(-rc))
-            if rc == 0:
-                self._touch_time(now_ms)
-            return CancelResult(order_id=order_id, noop=rc == 1)
-        except _Reject as r:
-            return CancelResult(r.code, order_id=order_id)
-        except ExecutorError as exc:  # 64/128-bit bound, raised before any write
-            if exc.code != E.OVERFLOW:
-                raise
-            return CancelResult(exc.code, order_id=order_id)
+        return self._close(now_ms, lambda: self.core.cancel(order_id, user), CancelResult, order_id=order_id)
 
     def modify_order(self, user: int, order_id: int, price_e6: int, qty_lots: int, *,
                      now_ms: int) -> CancelResult:
@@ -830,22 +817,27 @@ class Slab:
                 raise
             return CommitResult(exc.code, hold_id=hold_id)
 
-    def release(self, hold_id: int, *, now_ms: int) -> ReleaseResult:
-        """Give held quantity back; idempotent (R8, F2): releasing a closed hold is a no-op."""
+    def _close(self, now_ms: int, call, result, **ident):
+        """The idempotent close shared by cancel and release (R8, F2): the core answers < 0 to
+        reject (nothing written), 0 when it closed now, 1 when it was already closed (no-op)."""
         try:
             self._check_time(now_ms)
-            rc = self.core.release(hold_id)
+            rc = call()
             if rc < 0:
                 raise _Reject(E(-rc))
             if rc == 0:
                 self._touch_time(now_ms)
-            return ReleaseResult(hold_id=hold_id, noop=rc == 1)
+            return result(noop=rc == 1, **ident)
         except _Reject as r:
-            return ReleaseResult(r.code, hold_id=hold_id)
+            return result(r.code, **ident)
         except ExecutorError as exc:  # 64/128-bit bound, raised before any write
             if exc.code != E.OVERFLOW:
                 raise
-            return ReleaseResult(exc.code, hold_id=hold_id)
+            return result(exc.code, **ident)
+
+    def release(self, hold_id: int, *, now_ms: int) -> ReleaseResult:
+        """Give held quantity back; idempotent (R8, F2): releasing a closed hold is a no-op."""
+        return self._close(now_ms, lambda: self.core.release(hold_id), ReleaseResult, hold_id=hold_id)
 
     def batch_open(self, *, now_ms: int) -> BatchOpenResult:
         """Epoch boundary (DESIGN §3): release holds past their TTL in hold-id order (F1),
