@@ -197,7 +197,7 @@ def run(blocks: int, warmup: int, txs: int, progress: bool = True) -> dict:
             height += 1
             block_txs = wl.block(txs, now)
             if b == warmup:  # instrument only the measured blocks
-                block_mod.signature_valid = timer.wrap("signatures", block_mod.signature_valid)
+                ex.check_signatures = timer.wrap("signatures", ex.check_signatures)
                 ex.tree.apply = timer.wrap("state tree", ex.tree.apply)
                 ex.slabs.take_updates = timer.wrap("state tree", ex.slabs.take_updates)
                 ex.txlog.append_block = timer.wrap("tx log", ex.txlog.append_block)

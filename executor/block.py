@@ -5,8 +5,11 @@ The transition reads top-down like the specification (STYLE: execution-specs):
     apply_block
       ├─ validate_header        height = last + 1, timestamp strictly increasing
       ├─ begin_epoch            first block of a new epoch: batch_open on every slab, expire holds
-      ├─ process_transaction *  envelope → signature → payload → chain id → validity window →
-      │                         dedup → router (all-or-nothing, a receipt either way)
+      ├─ decode_envelope *      size and envelope shape
+      ├─ check_signatures       every signature once per node (admission-verified ones skipped,
+      │                         the rest split across threads: libsodium runs without the GIL)
+      ├─ process_transaction *  payload → chain id → validity window → dedup → router
+      │                         (all-or-nothing, a receipt either way)
       ├─ prune_dedup            forget transaction hashes whose validity window has passed
       └─ commit_block           one statetree.apply (records + slab pages + chain meta + block
                                 info, atomically), then the transaction-log append
@@ -22,6 +25,7 @@ for a block it already holds, so replaying the last block after a crash heals th
 from __future__ import annotations
 
 import struct
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
@@ -34,7 +38,7 @@ from executor.manifest import Manifest
 from executor.router import Router
 from executor.slabs import SlabSet
 from executor.state import RAW, ExecState, Raw
-from executor.tx import signature_valid, tx_hash
+from executor.tx import VerifiedSignatures, tx_hash, verify_all
 from proto.assetl2.v1 import state_pb2, tx_pb2
 from statetree import StateTree, derive_key
 from statetree.txlog import TxLog
@@ -122,10 +126,14 @@ class Executor:
 
     def __init__(self, data_dir: Path, genesis: Genesis, *, governance: frozenset[bytes] = frozenset(),
                  bridge_relayers: frozenset[bytes] = frozenset(), manifest: Optional[Manifest] = None,
-                 sync: bool = True):
+                 sync: bool = True, verified: Optional[VerifiedSignatures] = None, sig_threads: int = 2):
         """``manifest``: the running program's (DESIGN §6).  With it, genesis registers every
         slab under this manifest and the router refuses to route to a slab whose registered
-        hashes differ from the running code (plan P10/P11); without it (tests) no check."""
+        hashes differ from the running code (plan P10/P11); without it (tests) no check.
+
+        ``verified``: signatures this node already checked (the sequencer's admission marks
+        them), skipped here.  ``sig_threads``: threads that verify the rest of a block's
+        signatures in parallel (1 = inline)."""
         data_dir.mkdir(parents=True, exist_ok=True)
         self.genesis = genesis
         self.chain_id = genesis.chain_id
@@ -146,6 +154,9 @@ class Executor:
         if raw is None:
             raise BlockError("state has no chain meta record; was it written by this executor?")
         self.meta = ChainMeta.decode(raw)
+        self.verified = verified
+        self._sig_pool = (ThreadPoolExecutor(sig_threads, thread_name_prefix="sigcheck")
+                          if sig_threads > 1 else None)
 
     # ------------------------------------------------------------------ genesis
 
@@ -188,10 +199,17 @@ class Executor:
         events: list[state_pb2.Event] = []
         if epoch != self.meta.epoch:
             events += self.begin_epoch(block.timestamp_ms, epoch)
+        decoded = [self.decode_envelope(raw) for raw in block.txs]
+        signed = self.check_signatures(decoded)
         receipts, hashes = [], []
         self._new_dedup: dict[int, list[bytes]] = {}
-        for raw in block.txs:
-            h, receipt, tx_events = self.process_transaction(raw, block.timestamp_ms, epoch)
+        for (h, env, early), sig_ok in zip(decoded, signed):
+            if early is None and not sig_ok:
+                early = _receipt(h, ErrorCode.BAD_SIGNATURE)
+            if early is not None:
+                receipt, tx_events = early, ()
+            else:
+                receipt, tx_events = self.process_transaction(h, env, block.timestamp_ms, epoch)
             hashes.append(h)
             receipts.append(receipt)
             events += tx_events
@@ -220,74 +238,98 @@ class Executor:
         self.state.release(sp)
         return events
 
-    def process_transaction(self, raw: bytes, now_ms: int, epoch: int
-                            ) -> tuple[bytes, state_pb2.Receipt, list[state_pb2.Event]]:
-        """One transaction, all-or-nothing; rejections are receipts with stable codes."""
+    @staticmethod
+    def decode_envelope(raw: bytes) -> tuple[bytes, Optional[tx_pb2.Envelope], Optional[state_pb2.Receipt]]:
+        """Size and envelope shape: ``(tx hash, envelope, None)`` or ``(hash, None, rejection)``."""
         if len(raw) > MAX_TX_BYTES:
             h = tx_hash(raw)
-            return h, _receipt(h, ErrorCode.TX_TOO_LARGE, f"{len(raw)} > {MAX_TX_BYTES} bytes"), []
+            return h, None, _receipt(h, ErrorCode.TX_TOO_LARGE, f"{len(raw)} > {MAX_TX_BYTES} bytes")
         try:
             env = tx_pb2.Envelope.FromString(raw)
         except DecodeError:
             h = tx_hash(raw)
-            return h, _receipt(h, ErrorCode.TX_MALFORMED, "envelope does not decode"), []
-        h = tx_hash(env.payload)
-        if not signature_valid(env, self.chain_id):
-            return h, _receipt(h, ErrorCode.BAD_SIGNATURE), []
+            return h, None, _receipt(h, ErrorCode.TX_MALFORMED, "envelope does not decode")
+        return tx_hash(env.payload), env, None
+
+    def check_signatures(self, decoded) -> list[bool]:
+        """Every decoded envelope's signature, each checked once per node (issue 6).
+
+        Envelopes this node's sequencer already verified at admission are taken from
+        ``self.verified``; the rest are verified here, split across the signature pool's
+        threads.  A pure function of the envelopes, so the pool changes speed, not receipts."""
+        out = [True] * len(decoded)
+        todo: list[int] = []
+        verified = self.verified
+        for i, (h, env, early) in enumerate(decoded):
+            if early is None and not (verified is not None and verified.take(h, env)):
+                todo.append(i)
+        for i, ok in zip(todo, verify_all([decoded[i][1] for i in todo], self.chain_id, self._sig_pool)):
+            out[i] = ok
+        return out
+
+    def process_transaction(self, h: bytes, env: tx_pb2.Envelope, now_ms: int, epoch: int
+                            ) -> tuple[state_pb2.Receipt, list[state_pb2.Event]]:
+        """One signature-checked transaction, all-or-nothing; rejections are receipts with stable codes."""
         try:
             payload = tx_pb2.Payload.FromString(env.payload)
         except DecodeError:
-            return h, _receipt(h, ErrorCode.TX_MALFORMED, "payload does not decode"), []
-        code, detail = self.check_envelope(payload, h, now_ms)
+            return _receipt(h, ErrorCode.TX_MALFORMED, "payload does not decode"), []
+        dk = dedup_key(h)
+        code, detail = self.check_envelope(payload, dk, now_ms)
         if code != ErrorCode.OK:
-            return h, _receipt(h, code, detail), []
+            return _receipt(h, code, detail), []
         sp = self.state.savepoint()
         try:
             events = self.router.apply_tx(env.signer, payload, now_ms=now_ms, epoch=epoch)
         except ExecutorError as err:
             self.state.rollback(sp)
-            return h, state_pb2.Receipt(tx_hash=h, ok=False, error_code=int(err.code),
-                                        error_name=err.code.name, message=err.message), []
-        self.remember(h, payload.valid_until_ms)
+            return state_pb2.Receipt(tx_hash=h, ok=False, error_code=int(err.code),
+                                     error_name=err.code.name, message=err.message), []
+        self.remember(h, dk, payload.valid_until_ms)
         self.state.release(sp)
-        return h, _receipt(h), events
+        return _receipt(h), events
 
-    def check_envelope(self, payload: tx_pb2.Payload, h: bytes, now_ms: int) -> tuple[ErrorCode, str]:
-        """Chain id, validity window, duplicate, body present (DESIGN §4)."""
+    def check_envelope(self, payload: tx_pb2.Payload, dk: bytes, now_ms: int) -> tuple[ErrorCode, str]:
+        """Chain id, validity window, duplicate (``dk``: the hash's dedup key), body present (DESIGN §4)."""
         if payload.chain_id != self.chain_id:
             return ErrorCode.WRONG_CHAIN, f"signed for {payload.chain_id!r}, this chain is {self.chain_id!r}"
         if payload.valid_until_ms < now_ms:
             return ErrorCode.TX_EXPIRED, f"valid until {payload.valid_until_ms}, block time {now_ms}"
         if payload.valid_until_ms > now_ms + MAX_VALIDITY_WINDOW_MS:
             return ErrorCode.TX_VALIDITY_TOO_LONG, f"at most {MAX_VALIDITY_WINDOW_MS} ms ahead"
-        if self.tree.latest_version() is not None and self._seen(h):
+        if self.state.get_by_key(RAW, dk) is not None:
             return ErrorCode.TX_DUPLICATE, ""
         if payload.WhichOneof("body") is None:
             return ErrorCode.TX_MALFORMED, "payload has no body"
         return ErrorCode.OK, ""
 
-    def _seen(self, h: bytes) -> bool:
-        return self.state.get_by_key(RAW, dedup_key(h)) is not None
-
-    def remember(self, h: bytes, valid_until_ms: int) -> None:
+    def remember(self, h: bytes, dk: bytes, valid_until_ms: int) -> None:
         """Record an executed transaction's hash until its validity window closes.
 
         The hash is written at once (a duplicate later in the same block is caught); its
         expiry-bucket entry is collected and written once per block by ``flush_dedup``."""
-        self.state.put_by_key(RAW, dedup_key(h), Raw(valid_until_ms.to_bytes(8, "big")))
+        self.state.put_by_key(RAW, dk, Raw(valid_until_ms.to_bytes(8, "big")))
         self._new_dedup.setdefault(valid_until_ms // DEDUP_BUCKET_MS, []).append(h)
 
     def flush_dedup(self) -> None:
-        """Append this block's hashes to their buckets, in bucket order, in 1 024-hash chunks."""
+        """Append this block's hashes to their buckets, in bucket order, in 1 024-hash chunks.
+
+        Each touched chunk is read and written once per block (not once per hash)."""
         for second in sorted(self._new_dedup):
-            count_rec = self.state.get_by_key(RAW, dedup_bucket_key(second))
+            count_key = dedup_bucket_key(second)
+            count_rec = self.state.get_by_key(RAW, count_key)
             count = 0 if count_rec is None else int.from_bytes(count_rec.data, "big")
-            for h in self._new_dedup[second]:
-                key = dedup_bucket_key(second, count // DEDUP_CHUNK)
+            new = self._new_dedup[second]
+            pos = 0
+            while pos < len(new):
+                chunk_no, used = divmod(count, DEDUP_CHUNK)
+                take = new[pos:pos + DEDUP_CHUNK - used]
+                key = dedup_bucket_key(second, chunk_no)
                 chunk = self.state.get_by_key(RAW, key)
-                self.state.put_by_key(RAW, key, Raw((chunk.data if chunk else b"") + h))
-                count += 1
-            self.state.put_by_key(RAW, dedup_bucket_key(second), Raw(count.to_bytes(8, "big")))
+                self.state.put_by_key(RAW, key, Raw((chunk.data if chunk else b"") + b"".join(take)))
+                count += len(take)
+                pos += len(take)
+            self.state.put_by_key(RAW, count_key, Raw(count.to_bytes(8, "big")))
         self._new_dedup = {}
         self.state.release(0)
 
@@ -331,5 +373,7 @@ class Executor:
         return BlockOutput(block.height, block.timestamp_ms, epoch, root, size, log_root, hashes, receipts, events)
 
     def close(self) -> None:
+        if self._sig_pool is not None:
+            self._sig_pool.shutdown(wait=True)
         self.txlog.close()
         self.tree.close()

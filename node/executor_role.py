@@ -24,6 +24,7 @@ from executor.curvescript import compile_file
 from executor.genesis import GenesisError, load_genesis
 from executor.manifest import build_manifest
 from executor.slabs import local_instrument
+from executor.tx import VerifiedSignatures
 from executor.curvescript.errors import CurveScriptErrors
 from node.roles import RoleContext
 from proto.assetl2.v1 import client_pb2, state_pb2
@@ -50,6 +51,8 @@ class ExecutorRole:
         self.callbacks: list[ExecutedCallback] = []
         self.block_callbacks: list[Callable[[BlockOutput], None]] = []
         self.manifest = None
+        # Signatures the sequencer verified at admission; the executor skips them (issue 6).
+        self.verified = VerifiedSignatures()
         self.subscribers: set[asyncio.Queue] = set()
         self.halted: Optional[str] = None
         reg = ctx.registry
@@ -80,7 +83,7 @@ class ExecutorRole:
         self.executor = Executor(self.ctx.data_dir("executor"), genesis,
                                  governance=frozenset(genesis.governance),
                                  bridge_relayers=frozenset(genesis.bridge_relayers),
-                                 manifest=self.manifest)
+                                 manifest=self.manifest, verified=self.verified)
         self.m_height.set(self.executor.height)
         self.task = asyncio.create_task(self._run(), name="executor")
         log.info("executor ready", extra={"height": self.executor.height,

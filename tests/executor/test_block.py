@@ -201,3 +201,41 @@ def test_block_info_carries_the_consensus_identity_but_the_root_does_not_depend_
     assert (info.header.view, info.block_hash, info.header.parent_hash, info.header.proposer) == (
         7, b"\x01" * 32, b"\x02" * 32, 3)
     a.close(), b.close()
+
+
+def test_signature_threads_and_admission_marks_change_speed_not_receipts(tmp_path):
+    """Issue 6: each signature is checked once per node — by admission (marked) or here, in
+    parallel threads.  Neither may change a receipt: a mark covers the exact envelope, so a
+    tampered copy of a marked transaction is still refused."""
+    from executor.tx import VerifiedSignatures, tx_hash
+    good = [cancel_hold(n) for n in range(1, 120)]
+    bad = [raw for raw, _ in bad_transactions()]
+    txs = tuple(good[:60] + bad + good[60:])
+    inline = Executor(tmp_path / "inline", GENESIS, sync=False, sig_threads=1)
+    marks = VerifiedSignatures()
+    for raw in good[:30]:
+        env = tx_pb2.Envelope.FromString(raw)
+        marks.mark(tx_hash(env.payload), env)
+    forged = tx_pb2.Envelope.FromString(bad[2])        # tampered payload: mark the original
+    marks.mark(tx_hash(forged.payload), tx_pb2.Envelope(payload=forged.payload, signer=forged.signer,
+                                                        signature=bytes(64)))
+    threaded = Executor(tmp_path / "threaded", GENESIS, sync=False, sig_threads=2, verified=marks)
+    a = inline.apply_block(BlockInput(1, T0, txs))
+    b = threaded.apply_block(BlockInput(1, T0, txs))
+    assert [(r.ok, r.error_code) for r in a.receipts] == [(r.ok, r.error_code) for r in b.receipts]
+    assert ErrorCode(b.receipts[62].error_code) == ErrorCode.BAD_SIGNATURE
+    assert a.state_root == b.state_root
+    assert len(marks) == 1, "each mark is taken once; the mark for another signature stays unused"
+    inline.close(), threaded.close()
+
+
+def test_verified_signatures_are_bounded_and_taken_once():
+    from executor.tx import VerifiedSignatures
+    marks = VerifiedSignatures(capacity=3)
+    envs = [tx_pb2.Envelope.FromString(cancel_hold(n)) for n in range(5)]
+    for i, env in enumerate(envs):
+        marks.mark(bytes([i]) * 32, env)
+    assert len(marks) == 3
+    assert not marks.take(bytes([0]) * 32, envs[0]), "the oldest marks are dropped first"
+    assert marks.take(bytes([4]) * 32, envs[4])
+    assert not marks.take(bytes([4]) * 32, envs[4]), "a mark answers once"
