@@ -62,6 +62,7 @@ NAMESPACES: dict[str, Optional[tuple[str, ...]]] = {
     # router (executor/router/records.py)
     "user-no": ("user_no",),          # integer slab user -> 32-byte public key
     "route-hold": ("user", "route_id"),
+    "open-routes": ("user",),        # hold ids of a user's open routes
     "slab-cash": ("slab",),           # per-slab PnL clearing / deficit (collateral model)
     "deposit-ref": ("l1_ref",),       # bridge deposit dedup
     "liquidation": ("user",),         # grace window start

@@ -38,9 +38,9 @@ from executor.router.margin import InstrumentRisk, portfolio_requirement
 from executor.router.records import (
     ASSET, HOLD_CANCELLED, HOLD_COMMITTED, HOLD_EXPIRED, HOLD_RESERVED, T_CAP, T_COUNTERS,
     T_DEPOSIT_REF, T_ESCROW, T_EXPIRY, T_FEE_POOL, T_HOLD, T_INSTRUMENT, T_INSURANCE,
-    T_LIQUIDATION, T_PORTFOLIO, T_REGISTRY, T_SLAB_CASH, T_USER_KEY, T_USER_NO, T_VAULT, Cap,
+    T_LIQUIDATION, T_OPEN_ROUTES, T_PORTFOLIO, T_REGISTRY, T_SLAB_CASH, T_USER_KEY, T_USER_NO, T_VAULT, Cap,
     Counters, DepositRef, Escrow, ExpiryEntry, ExpiryIndex, Exposure, Fund, InstrumentState, Leg,
-    LiquidationState, Portfolio, RegistryEntry, RouteHold, SlabCash, UserKey, UserNo, Vault)
+    LiquidationState, OpenRoutes, Portfolio, RegistryEntry, RouteHold, SlabCash, UserKey, UserNo, Vault)
 from executor.units import I64_MAX, bps_of, ceil_div, notional
 from proto.assetl2.v1 import state_pb2, tx_pb2
 
@@ -53,7 +53,11 @@ _MAKER_CLASS = {0: 0, 1: 0, 2: 1}     # proto MakerClass -> slab REG/DLP
 MAX_PRICE_E6 = 1 << 56
 POOL_USER = 0
 _COUNTERS_KEY = ("router",)
-_EXPIRY_KEY = ("hold-expiry",)
+
+
+def _expiry_key(bucket: int) -> tuple:
+    """Parts of the expiry-index record of one expiry epoch (records.ExpiryIndex)."""
+    return (f"hold-expiry/{bucket}",)
 
 
 def _fail(code: E, detail: str = "") -> ExecutorError:
@@ -82,6 +86,7 @@ class Router:
         self.running_manifests = dict(running_manifests or {})
         self._keys: dict[tuple, bytes] = {}
         r = config.router
+        self.batch_ms = r.batch_ms
         self.cap_ttl_ms = min(r.cap_ttl_ms, 120_000)
         # static id maps (1-based indices into the sorted config tuples)
         self.instr_cfg = {i + 1: ins for i, ins in enumerate(config.instruments)}
@@ -466,9 +471,9 @@ class Router:
     def _pledged_open(self, user: bytes, slab: int, exclude: int = 0) -> int:
         """Escrow still backing open routes on ``slab`` (not withdrawable)."""
         total = 0
-        for e in self._get(T_EXPIRY, *_EXPIRY_KEY, default=ExpiryIndex()).entries:
-            if e.user == user and e.hold_id != exclude:
-                cap = self._get(T_CAP, e.hold_id, slab)
+        for hold_id in self._get(T_OPEN_ROUTES, user, default=OpenRoutes()).hold_ids:
+            if hold_id != exclude:
+                cap = self._get(T_CAP, hold_id, slab)
                 if cap is not None and not cap.burned:
                     total += cap.remaining
         return total
@@ -732,10 +737,20 @@ class Router:
             hold_id=hold_id, user=signer, route_id=r.route_id, instrument_id=iid, side=r.side,
             qty_lots=r.qty_lots, limit_px_e6=r.limit_price_e6, commitment=bytes(r.commitment),
             reserve_epoch=epoch, expiry_ms=expiry, status=HOLD_RESERVED, legs=tuple(out_legs)))
-        idx = self._get(T_EXPIRY, *_EXPIRY_KEY, default=ExpiryIndex())
-        self._put(T_EXPIRY, _EXPIRY_KEY, ExpiryIndex(idx.entries + (
-            ExpiryEntry(expiry, hold_id, signer, r.route_id),)))
+        self._index_open_route(signer, hold_id, r.route_id, expiry)
         return []
+
+    def _index_open_route(self, user: bytes, hold_id: int, route_id: int, expiry_ms: int) -> None:
+        """Add a new route to its expiry epoch's index and to the user's open routes."""
+        bucket = expiry_ms // self.batch_ms
+        idx = self._get(T_EXPIRY, *_expiry_key(bucket), default=ExpiryIndex())
+        self._put(T_EXPIRY, _expiry_key(bucket), ExpiryIndex(idx.entries + (
+            ExpiryEntry(expiry_ms, hold_id, user, route_id),)))
+        c = self._counters()
+        if bucket > c.expiry_last_epoch:
+            self._put(T_COUNTERS, _COUNTERS_KEY, replace(c, expiry_last_epoch=bucket))
+        mine = self._get(T_OPEN_ROUTES, user, default=OpenRoutes())
+        self._put(T_OPEN_ROUTES, (user,), OpenRoutes(mine.hold_ids + (hold_id,)))
 
     # ================================================================== commit (flow 2)
     def _tx_commit(self, signer: bytes, c, now_ms: int, epoch: int) -> list:
@@ -829,10 +844,12 @@ class Router:
         self._sync_collateral(user, n, slab, now_ms)
 
     def _close_route(self, h: RouteHold, status: int) -> None:
+        """Mark the route closed and drop it from the user's open routes (its expiry-index
+        entry stays until its epoch is swept; ``on_epoch`` skips closed routes)."""
         self._put(T_HOLD, (h.user, h.route_id), replace(h, status=status))
-        idx = self._get(T_EXPIRY, *_EXPIRY_KEY, default=ExpiryIndex())
-        self._put(T_EXPIRY, _EXPIRY_KEY, ExpiryIndex(tuple(
-            e for e in idx.entries if e.hold_id != h.hold_id)))
+        mine = self._get(T_OPEN_ROUTES, h.user, default=OpenRoutes()).hold_ids
+        left = tuple(i for i in mine if i != h.hold_id)
+        self._put(T_OPEN_ROUTES, (h.user,), OpenRoutes(left) if left else None)
 
     # ================================================================== cancel / expiry
     def _release_route(self, h: RouteHold, status: int, now_ms: int) -> None:
@@ -856,13 +873,30 @@ class Router:
         route past its TTL is expired in hold-id order from the persisted index (F1)."""
         for sid in self.slab_ids:
             self.slabs[sid].batch_open(now_ms=now_ms)
-        idx = self._get(T_EXPIRY, *_EXPIRY_KEY, default=ExpiryIndex())
-        due = sorted((e.hold_id, e.user, e.route_id) for e in idx.entries if now_ms > e.expiry_ms)
-        for _hid, user, route_id in due:
+        for _hid, user, route_id in self._sweep_expiry_index(now_ms):
             h = self._get(T_HOLD, user, route_id)
             if h is not None and h.status == HOLD_RESERVED:
                 self._release_route(h, HOLD_EXPIRED, now_ms)
         return []
+
+    def _sweep_expiry_index(self, now_ms: int) -> list[tuple[int, bytes, int]]:
+        """Take every index entry with ``now > expiry`` out of the per-epoch records, sorted by
+        hold id.  Buckets before the current epoch empty completely; the current one keeps
+        what is not yet due.  Visits only buckets between the last sweep and the highest
+        bucket ever written, so an idle chain costs nothing extra."""
+        c = self._counters()
+        now_bucket = now_ms // self.batch_ms
+        due = []
+        for bucket in range(c.expiry_next_epoch, min(now_bucket, c.expiry_last_epoch) + 1):
+            idx = self._get(T_EXPIRY, *_expiry_key(bucket))
+            if idx is None:
+                continue
+            keep = tuple(e for e in idx.entries if now_ms <= e.expiry_ms)
+            due += [(e.hold_id, e.user, e.route_id) for e in idx.entries if now_ms > e.expiry_ms]
+            self._put(T_EXPIRY, _expiry_key(bucket), ExpiryIndex(keep) if keep else None)
+        if now_bucket > c.expiry_next_epoch:
+            self._put(T_COUNTERS, _COUNTERS_KEY, replace(self._counters(), expiry_next_epoch=now_bucket))
+        return sorted(due)
 
     # ================================================================== oracle
     def _tx_oracle_update(self, signer: bytes, o, now_ms: int, epoch: int) -> list:

@@ -17,10 +17,10 @@ from executor.state import Table
 __all__ = [
     "ASSET", "Vault", "Escrow", "Cap", "Leg", "RouteHold", "Exposure", "Portfolio", "UserNo",
     "UserKey", "RegistryEntry", "Fund", "InstrumentState", "SlabCash", "Counters", "ExpiryEntry",
-    "ExpiryIndex", "DepositRef", "LiquidationState", "HOLD_RESERVED", "HOLD_COMMITTED",
+    "ExpiryIndex", "OpenRoutes", "DepositRef", "LiquidationState", "HOLD_RESERVED", "HOLD_COMMITTED",
     "HOLD_CANCELLED", "HOLD_EXPIRED", "T_VAULT", "T_ESCROW", "T_CAP", "T_HOLD", "T_PORTFOLIO",
     "T_USER_NO", "T_USER_KEY", "T_REGISTRY", "T_INSURANCE", "T_FEE_POOL", "T_INSTRUMENT",
-    "T_SLAB_CASH", "T_COUNTERS", "T_EXPIRY", "T_DEPOSIT_REF", "T_LIQUIDATION",
+    "T_SLAB_CASH", "T_COUNTERS", "T_EXPIRY", "T_OPEN_ROUTES", "T_DEPOSIT_REF", "T_LIQUIDATION",
 ]
 
 ASSET = 0     # the one collateral asset of ROUTER COLLATERAL (EXCHANGE §1)
@@ -30,6 +30,18 @@ HOLD_RESERVED, HOLD_COMMITTED, HOLD_CANCELLED, HOLD_EXPIRED = 1, 2, 3, 4
 _KINDS = {"u64": struct.Struct(">Q"), "i64": struct.Struct(">q"), "u8": struct.Struct(">B"),
           "bool": struct.Struct(">?"), "u32": struct.Struct(">I")}
 _I128 = 16
+_U32 = _KINDS["u32"]
+
+
+_LAYOUTS: dict[type, tuple] = {}
+
+
+def _layout(cls) -> tuple:
+    """``(field name, kind)`` in declaration order, computed once per record class."""
+    lay = _LAYOUTS.get(cls)
+    if lay is None:
+        lay = _LAYOUTS[cls] = tuple((f.name, cls.SCHEMA[f.name]) for f in fields(cls))
+    return lay
 
 
 class _Codec:
@@ -43,15 +55,18 @@ class _Codec:
         return bytes(out)
 
     def _enc(self, out: bytearray) -> None:
-        for f in fields(self):
-            kind, v = self.SCHEMA[f.name], getattr(self, f.name)
+        for name, kind in _layout(type(self)):
+            v = getattr(self, name)
             if isinstance(kind, type):
-                out += _KINDS["u32"].pack(len(v))
+                out += _U32.pack(len(v))
                 for item in v:
                     item._enc(out)
+            elif kind == "u64s":
+                out += _U32.pack(len(v))
+                out += struct.pack(f">{len(v)}Q", *v)
             elif kind == "b32":
                 if len(v) != 32:
-                    raise ValueError(f"{type(self).__name__}.{f.name} must be 32 bytes")
+                    raise ValueError(f"{type(self).__name__}.{name} must be 32 bytes")
                 out += v
             elif kind == "i128":
                 out += v.to_bytes(_I128, "big", signed=True)
@@ -67,28 +82,37 @@ class _Codec:
 
     @classmethod
     def _dec(cls, buf, off: int):
-        vals = {}
-        for f in fields(cls):
-            kind = cls.SCHEMA[f.name]
+        vals = []
+        for _name, kind in _layout(cls):
             if isinstance(kind, type):
-                (n,) = _KINDS["u32"].unpack_from(buf, off)
+                (n,) = _U32.unpack_from(buf, off)
                 off += 4
                 items = []
                 for _ in range(n):
                     item, off = kind._dec(buf, off)
                     items.append(item)
-                vals[f.name] = tuple(items)
+                vals.append(tuple(items))
+            elif kind == "u64s":
+                (n,) = _U32.unpack_from(buf, off)
+                off += 4
+                vals.append(struct.unpack_from(f">{n}Q", buf, off))
+                off += 8 * n
             elif kind == "b32":
-                vals[f.name] = bytes(buf[off:off + 32])
+                if len(buf) - off < 32:
+                    raise ValueError(f"{cls.__name__}: truncated")
+                vals.append(bytes(buf[off:off + 32]))
                 off += 32
             elif kind == "i128":
-                vals[f.name] = int.from_bytes(buf[off:off + _I128], "big", signed=True)
+                if len(buf) - off < _I128:
+                    raise ValueError(f"{cls.__name__}: truncated")
+                vals.append(int.from_bytes(buf[off:off + _I128], "big", signed=True))
                 off += _I128
             else:
                 st = _KINDS[kind]
-                (vals[f.name],) = st.unpack_from(buf, off)
+                (v,) = st.unpack_from(buf, off)
+                vals.append(v)
                 off += st.size
-        return cls(**vals), off
+        return cls(*vals), off
 
 
 @dataclass(frozen=True)
@@ -276,8 +300,11 @@ class Counters(_Codec):
     deposits_atoms: int = 0
     withdrawals_atoms: int = 0
     genesis_done: bool = False
+    expiry_next_epoch: int = 0      # lowest expiry bucket that may still hold open routes
+    expiry_last_epoch: int = 0      # highest expiry bucket ever written
     SCHEMA = {"next_user_no": "u64", "next_hold_id": "u64", "next_cap_nonce": "u64",
-              "deposits_atoms": "i128", "withdrawals_atoms": "i128", "genesis_done": "bool"}
+              "deposits_atoms": "i128", "withdrawals_atoms": "i128", "genesis_done": "bool",
+              "expiry_next_epoch": "u64", "expiry_last_epoch": "u64"}
 
 
 @dataclass(frozen=True)
@@ -291,11 +318,24 @@ class ExpiryEntry(_Codec):
 
 @dataclass(frozen=True)
 class ExpiryIndex(_Codec):
-    """Every open route, sorted by hold id: the persisted expiry index a restarted node reads
-    to expire exactly the same holds (F1, DESIGN §3)."""
+    """The routes whose hold expires in one epoch, in reservation order: the persisted expiry
+    index a restarted node reads to expire exactly the same holds (F1, DESIGN §3).
+
+    One record per expiry epoch (``expiry_ms // batch_ms``) keeps each record small and the
+    work at an epoch boundary proportional to what is due.  Entries are not removed when a
+    route closes early; ``on_epoch`` skips routes no longer reserved and drops the record."""
 
     entries: tuple = ()
     SCHEMA = {"entries": ExpiryEntry}
+
+
+@dataclass(frozen=True)
+class OpenRoutes(_Codec):
+    """Hold ids of one user's open (reserved) routes: what ``_pledged_open`` sums, so a
+    withdrawal or a leg's refund looks at this user's routes only."""
+
+    hold_ids: tuple = ()
+    SCHEMA = {"hold_ids": "u64s"}
 
 
 @dataclass(frozen=True)
@@ -325,6 +365,7 @@ T_FEE_POOL = Table("fee-pool", Fund)                 # (asset,)
 T_INSTRUMENT = Table("instrument", InstrumentState)  # (instrument_id,)
 T_SLAB_CASH = Table("slab-cash", SlabCash)           # (slab,)
 T_COUNTERS = Table("meta", Counters)                 # ("router",)
-T_EXPIRY = Table("meta", ExpiryIndex)                # ("hold-expiry",)
+T_EXPIRY = Table("meta", ExpiryIndex)                # ("hold-expiry/<epoch>",)
+T_OPEN_ROUTES = Table("open-routes", OpenRoutes)     # (user,)
 T_DEPOSIT_REF = Table("deposit-ref", DepositRef)     # (l1_ref,)
 T_LIQUIDATION = Table("liquidation", LiquidationState)  # (user,)

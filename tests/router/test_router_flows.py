@@ -181,7 +181,7 @@ def test_every_router_record_round_trips_through_its_canonical_encoding():
     kinds = {type(v).__name__ for v in records.values()}
     assert {"Vault", "Escrow", "Cap", "RouteHold", "Portfolio", "UserNo", "UserKey",
             "RegistryEntry", "Fund", "InstrumentState", "SlabCash", "Counters",
-            "ExpiryIndex"} <= kinds
+            "ExpiryIndex", "OpenRoutes"} <= kinds
     for v in records.values():
         raw = v.encode()
         assert type(v).decode(raw) == v
