@@ -11,7 +11,9 @@ Wiring, in data-flow order (issue 6):
 - Admitted transactions are gossiped to every member (batched every `gossip_flush_ms`), so
   whichever member leads next can propose them; gossip from an authenticated member is decoded,
   deduplicated and expiry-checked but neither rate limited nor signature-checked again (the
-  entry node did both; the executor re-verifies every signature when it applies the block).
+  entry node did both; this node's executor verifies those signatures when it applies the block,
+  while client transactions verified here at admission are marked in `executor.verified` and
+  not checked again — every signature is verified once per node, issue 6).
 - On start the role first catches up decided history from peers (`sequencer/catchup.py`),
   replays to the executor whatever storage holds beyond the executor's height, then builds the
   replica from storage — so a restarted node never re-decides or double-votes.
@@ -514,10 +516,13 @@ class SequencerRole:
                 self._refuse(p, UNAVAILABLE, ErrorCode.INTERNAL, "INTERNAL", "sequencer could not admit the batch; retry")
             return
         now = time.time()
+        verified = self._verified_set()
         for p, adm in zip(batch, results):
             if adm.accepted:
                 self.m_admitted.labels("client" if p.client else "peer").inc()
                 if p.client:
+                    if verified is not None:
+                        verified.mark(p.hash, p.env)
                     self._gossip.append(p.env)
                     self._admitted_at[adm.tx_hash] = now
                     if len(self._admitted_at) > TRACK_LATENCY_TXS:
@@ -530,6 +535,13 @@ class SequencerRole:
                     code = ErrorCode[adm.code]
                 if p.client:
                     self._refuse(p, status, code, name, adm.message)
+
+    def _verified_set(self):
+        """The executor's record of signatures this node already checked (issue 6: "never verify
+        a signature twice on a node"), or None without an executor role on this node. Only client
+        transactions are marked: their signature was verified here at admission; gossiped ones
+        were not, so the executor verifies them itself."""
+        return getattr(self.executor, "verified", None) if self.executor is not None else None
 
     def _admission_hook(self, raw: bytes, h: bytes, now_ms: int) -> HookVerdict | None:
         """Mempool AdmissionHook: the executor's commit-reveal / hold pre-checks (DESIGN §3)."""
