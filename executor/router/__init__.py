@@ -296,6 +296,13 @@ class Router:
         pf = self._get(T_PORTFOLIO, user, default=Portfolio())
         return {(e.slab, e.instrument_id): e.qty_lots for e in pf.exposures}
 
+    def _im(self, exposures: dict) -> int:
+        """IM_router alone (what the commit check needs), priced for the exposed instruments."""
+        risk = {iid: InstrumentRisk(self.instr_cfg[iid].contract_size, self._instr_state(iid).price_e6)
+                for iid in {k[1] for k in exposures}}
+        imr = {s: self._registry(s).imr_bps for s in {k[0] for k in exposures}}
+        return portfolio_requirement(exposures, risk, imr, self.correlations)[0]
+
     def _requirements(self, exposures: dict) -> tuple[int, int, int, int]:
         """(IM_router, MM_router, Σ IM_slab, Σ MM_slab) of an exposure map."""
         risk = self._risk()
@@ -624,18 +631,21 @@ class Router:
         return tuple(sorted(levels.items())), q
 
     def _plan_route(self, candidates: list[int], n: int, iid: int, side: int, qty: int,
-                    limit: int, now_ms: int, ttl_ms: int) -> list[tuple[int, int, int]]:
+                    limit: int, now_ms: int, ttl_ms: int, quotes: dict) -> list[tuple[int, int, int]]:
         """Smart order routing: merge every eligible slab's holdable levels, take the
         cheapest first (ties by slab id), drop slabs whose share is below their minimum
-        size and re-plan; returns [(slab, qty, worst_px)] or raises ROUTE_UNFILLABLE."""
+        size and re-plan; returns [(slab, qty, worst_px)] or raises ROUTE_UNFILLABLE.
+        ``quotes`` receives each slab's whole-quantity quote of the final round."""
         buy = side == 0
         active = list(candidates)
         while True:
             levels = []
+            quotes.clear()
             for sid in active:
                 qt = self._quote(sid, n, self.local[(sid, iid)], side, qty, limit, now_ms, ttl_ms)
                 if qt is None:
                     continue
+                quotes[sid] = qt[1]
                 for px, lq in qt[0]:
                     levels.append((px if buy else -px, sid, lq))
             levels.sort()
@@ -689,14 +699,20 @@ class Router:
             candidates = [s for s in self.instr_slabs.get(iid, ()) if self._eligible(s) == E.OK]
         n = self._user_no_or_assign(signer)
         side = _SLAB_SIDE[r.side]
+        quotes: dict = {}
         plan = self._plan_route(candidates, n, iid, side, r.qty_lots, r.limit_price_e6, now_ms,
-                                r.ttl_ms)
+                                r.ttl_ms, quotes)
         # exact max_charge of each leg (a re-quote of exactly its share), then the pledges
         legs = []
         for sid, q, worst in plan:
-            lim = r.limit_price_e6 if self._is_amm(sid) else worst
-            qt = self._quote(sid, n, self.local[(sid, iid)], side, q, lim, now_ms, r.ttl_ms)
-            _ensure(qt is not None and (qt[1].qty_lots if self._is_amm(sid) else qt[1].held_qty) == q,
+            amm = self._is_amm(sid)
+            lim = r.limit_price_e6 if amm else worst
+            whole = quotes[sid]
+            if q == r.qty_lots and (whole.qty_lots if amm else whole.held_qty) == q:
+                qt = (None, whole)   # the leg is the whole quote: a re-quote returns the same holds
+            else:
+                qt = self._quote(sid, n, self.local[(sid, iid)], side, q, lim, now_ms, r.ttl_ms)
+            _ensure(qt is not None and (qt[1].qty_lots if amm else qt[1].held_qty) == q,
                     E.ROUTE_UNFILLABLE, f"slab {sid} re-quote")
             # the slab's max_charge (fees + ARG + IM at the captured prices) plus the loss
             # against the mark when the captured prices are worse than it, so the slab's own
@@ -795,11 +811,12 @@ class Router:
             key = (leg.slab, h.instrument_id)
             exposures[key] = exposures.get(key, 0) + sign * pre.filled_qty
             previews.append((leg, pre))
-        im_before = self._requirements(self._exposures(signer))[0]
-        im_after = self._requirements(exposures)[0]
+        # equity_after >= IM_after passes at once; otherwise only an IM-reducing commit may
+        im_after = self._im(exposures)
         equity_after = self.equity(signer) + eq_delta
-        _ensure(im_after <= im_before or equity_after >= im_after, E.ROUTER_MARGIN_INSUFFICIENT,
-                f"equity {equity_after} < IM {im_after}")
+        if equity_after < im_after:
+            _ensure(im_after <= self._im(self._exposures(signer)), E.ROUTER_MARGIN_INSUFFICIENT,
+                    f"equity {equity_after} < IM {im_after}")
         # apply: commit every leg, settle through the caps, refund, burn
         events = []
         for leg, _pre in previews:
