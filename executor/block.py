@@ -354,6 +354,26 @@ class Executor:
         self.state.release(0)
         return max(done, upto)
 
+    def admission_check(self, payload_bytes: bytes, signer: bytes, now_ms: int) -> Optional[tuple[ErrorCode, str]]:
+        """What the sequencer's admission may refuse ahead of execution (DESIGN §3): chain id,
+        validity window, and the reserve→commit rules against the latest executed state.
+        None when nothing is known to be wrong; otherwise ``(code, message)`` — the same code
+        the executor would put in the receipt."""
+        try:
+            payload = tx_pb2.Payload.FromString(payload_bytes)
+        except DecodeError:
+            return ErrorCode.TX_MALFORMED, message_for(ErrorCode.TX_MALFORMED) + " (payload does not decode)"
+        if payload.chain_id != self.chain_id:
+            return ErrorCode.WRONG_CHAIN, (message_for(ErrorCode.WRONG_CHAIN)
+                                           + f" (signed for {payload.chain_id!r}, this chain is {self.chain_id!r})")
+        if payload.valid_until_ms < now_ms:
+            return ErrorCode.TX_EXPIRED, message_for(ErrorCode.TX_EXPIRED) + f" (valid until {payload.valid_until_ms})"
+        try:
+            self.router.admission_check(signer, payload, now_ms)
+        except ExecutorError as err:
+            return err.code, err.message
+        return None
+
     def commit_block(self, block: BlockInput, epoch: int, pruned_s: int, hashes: tuple[bytes, ...],
                      receipts: tuple[state_pb2.Receipt, ...], events: tuple[state_pb2.Event, ...]) -> BlockOutput:
         """One atomic write: records, slab pages, chain meta and the block's info."""

@@ -27,6 +27,7 @@ from executor.slabs import local_instrument
 from executor.tx import VerifiedSignatures
 from executor.curvescript.errors import CurveScriptErrors
 from node.roles import RoleContext
+from sequencer.mempool import HookVerdict
 from proto.assetl2.v1 import client_pb2, state_pb2
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,10 @@ class ExecutorRole:
         self.m_txs = Counter("executor_transactions_total", "Executed transactions by outcome.",
                              ["outcome"], registry=reg)
         self.m_halted = Gauge("executor_halted", "1 when execution stopped on a fault.", registry=reg)
+        self.m_admission_refused = Counter(
+            "executor_admission_refused_total",
+            "Transactions the sequencer's admission refused on the executor's pre-check, by code.",
+            ["code"], registry=reg)
         self.m_backlog = Gauge("executor_backlog_blocks", "Decided blocks waiting to execute.", registry=reg)
 
     # ------------------------------------------------------------------ lifecycle
@@ -128,6 +133,20 @@ class ExecutorRole:
             self.queue.put_nowait(BlockInput(b.height, b.timestamp_ms, tuple(b.payload), view=b.view,
                                              block_hash=b.hash, parent_hash=b.parent_hash, proposer=b.proposer))
         self.m_backlog.set(self.queue.qsize())
+
+    def admission_check(self, payload: bytes, signer: bytes, tx_hash: bytes, now_ms: int) -> Optional[HookVerdict]:
+        """The sequencer's AdmissionHook (sequencer/mempool.py): refuse at arrival what the
+        executor would refuse for certain — wrong chain, expired, and the reserve→commit rules
+        against the latest executed state (DESIGN §3).  None admits."""
+        ex = self.executor
+        if ex is None:
+            return None
+        refused = ex.admission_check(payload, signer, now_ms)
+        if refused is None:
+            return None
+        code, message = refused
+        self.m_admission_refused.labels(code.name).inc()
+        return HookVerdict(False, code.name, message)
 
     def on_executed(self, callback: ExecutedCallback) -> None:
         """``callback(height, state_root, tx_log_size, tx_log_root)`` after every block."""

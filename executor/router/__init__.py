@@ -44,7 +44,7 @@ from executor.router.records import (
 from executor.units import I64_MAX, bps_of, ceil_div, notional
 from proto.assetl2.v1 import state_pb2, tx_pb2
 
-__all__ = ["Router", "safe_debit", "SIDE_BUY", "SIDE_SELL"]
+__all__ = ["Router", "check_reveal", "safe_debit", "SIDE_BUY", "SIDE_SELL"]
 
 SIDE_BUY, SIDE_SELL = 1, 2          # wire values (tx.proto Side)
 _SLAB_SIDE = {SIDE_BUY: 0, SIDE_SELL: 1}
@@ -68,6 +68,25 @@ def _ensure(cond: bool, code: E, detail: str = "") -> None:
     """One way to reject (STYLE: ethereum/execution-specs ``ensure``)."""
     if not cond:
         raise ExecutorError(code, detail)
+
+
+def check_reveal(h: RouteHold | None, c, *, epoch: int, now_ms: int) -> None:
+    """The reserve→commit rules of one commit ``c`` against its route ``h`` (DESIGN §3,
+    EXCHANGE §2 flow 2): the route exists and is open, the reveal opens its commitment and
+    repeats the reserved fields, the commit lands in a later epoch than the reserve and before
+    the hold expires.  Pure: the executor applies it to the block's epoch and time, the
+    sequencer's admission to its clock (``Router.admission_check``)."""
+    _ensure(h is not None, E.UNKNOWN_HOLD, f"route {c.route_id}")
+    _ensure(h.status != HOLD_COMMITTED, E.HOLD_ALREADY_COMMITTED)
+    _ensure(h.status == HOLD_RESERVED, E.HOLD_CLOSED)
+    rv = c.reveal
+    _ensure((rv.instrument_id, rv.side, rv.qty_lots, rv.limit_price_e6)
+            == (h.instrument_id, h.side, h.qty_lots, h.limit_px_e6)
+            and reveal_matches(h.commitment, c.route_id, rv.instrument_id, rv.side,
+                               rv.qty_lots, rv.limit_price_e6, bytes(rv.salt)),
+            E.REVEAL_MISMATCH)
+    _ensure(epoch > h.reserve_epoch, E.COMMIT_SAME_EPOCH, f"reserve epoch {h.reserve_epoch}")
+    _ensure(now_ms <= h.expiry_ms, E.HOLD_EXPIRED)
 
 
 class Router:
@@ -771,18 +790,8 @@ class Router:
     # ================================================================== commit (flow 2)
     def _tx_commit(self, signer: bytes, c, now_ms: int, epoch: int) -> list:
         """Reveal and fill every leg at its captured prices, atomically across slabs."""
-        h = self._get(T_HOLD, signer, c.route_id)
-        _ensure(h is not None, E.UNKNOWN_HOLD, f"route {c.route_id}")
-        _ensure(h.status != HOLD_COMMITTED, E.HOLD_ALREADY_COMMITTED)
-        _ensure(h.status == HOLD_RESERVED, E.HOLD_CLOSED)
-        rv = c.reveal
-        _ensure((rv.instrument_id, rv.side, rv.qty_lots, rv.limit_price_e6)
-                == (h.instrument_id, h.side, h.qty_lots, h.limit_px_e6)
-                and reveal_matches(h.commitment, c.route_id, rv.instrument_id, rv.side,
-                                   rv.qty_lots, rv.limit_price_e6, bytes(rv.salt)),
-                E.REVEAL_MISMATCH)
-        _ensure(epoch > h.reserve_epoch, E.COMMIT_SAME_EPOCH, f"reserve epoch {h.reserve_epoch}")
-        _ensure(now_ms <= h.expiry_ms, E.HOLD_EXPIRED)
+        h = self.hold(signer, c.route_id)
+        check_reveal(h, c, epoch=epoch, now_ms=now_ms)
         n = self.user_no(signer)
         # check every leg before touching any slab
         previews = []
@@ -829,6 +838,22 @@ class Router:
             self._close_leg(signer, n, h.hold_id, leg.slab, now_ms)
         self._close_route(h, HOLD_COMMITTED)
         return events
+
+    def hold(self, user: bytes, route_id: int) -> RouteHold | None:
+        return self._get(T_HOLD, user, route_id)
+
+    def admission_check(self, signer: bytes, payload, now_ms: int) -> None:
+        """Sequencer admission pre-check (DESIGN §3, issue 6): a commit whose route this node
+        has executed must pass ``check_reveal`` at the admission clock's epoch and time, so
+        a wrong reveal, a same-epoch commit or one for a closed or expired hold is refused
+        before it is sequenced.  A route not yet executed here (its reserve may be in flight)
+        is left to the executor.  Reads only; raises ``ExecutorError`` to refuse."""
+        if payload.WhichOneof("body") != "commit":
+            return
+        c = payload.commit
+        h = self.hold(signer, c.route_id)
+        if h is not None:
+            check_reveal(h, c, epoch=now_ms // self.batch_ms, now_ms=now_ms)
 
     def _close_leg(self, user: bytes, n: int, hold_id: int, slab: int, now_ms: int) -> None:
         """Return the cap's unused amount from escrow to the vault and burn the cap.

@@ -239,3 +239,24 @@ def test_verified_signatures_are_bounded_and_taken_once():
     assert not marks.take(bytes([0]) * 32, envs[0]), "the oldest marks are dropped first"
     assert marks.take(bytes([4]) * 32, envs[4])
     assert not marks.take(bytes([4]) * 32, envs[4]), "a mark answers once"
+
+
+def test_admission_check_refuses_wrong_chain_expired_and_malformed_and_reads_only(tmp_path):
+    """Executor.admission_check (the sequencer's hook, DESIGN §3): what the executor would
+    refuse for certain is refused at arrival with the receipt's code; the state root stays."""
+    ex = executor(tmp_path / "a")
+    root = ex.state_root()
+
+    def check(raw: bytes, now_ms: int = T0):
+        env = tx_pb2.Envelope.FromString(raw)
+        return ex.admission_check(env.payload, env.signer, now_ms)
+
+    assert check(cancel_hold(1)) is None
+    code, message = check(cancel_hold(2, chain="assetl2-other"))
+    assert code == ErrorCode.WRONG_CHAIN and "assetl2-other" in message
+    code, _ = check(cancel_hold(3, valid_until_ms=T0 - 1))
+    assert code == ErrorCode.TX_EXPIRED
+    code, _ = ex.admission_check(b"\xff\xff", bytes(32), T0)
+    assert code == ErrorCode.TX_MALFORMED
+    assert ex.state_root() == root
+    ex.close()
