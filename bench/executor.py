@@ -47,7 +47,7 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "executor" / "curvescript" / "examples"
 T0 = 10_000_000
 BLOCK_MS = 60                     # > the 50 ms epoch: each block opens a new epoch
-SLAB_CALLS = ("place_order", "cancel_order", "modify_order", "reserve", "commit", "release", "batch_open",
+SLAB_CALLS = ("place_order", "place_funded", "cancel_order", "modify_order", "reserve", "commit", "release", "batch_open",
               "quote", "preview_place", "check_commit", "update_oracle", "set_collateral", "apply_funding",
               "margin", "position", "account")
 BTC, ETH = 1, 2

@@ -571,23 +571,20 @@ class Router:
         pledge = min(vault, need)
         esc_after = self._escrow(signer, p.slab_id).balance_atoms + pledge
         coll = self._collateral_after(signer, n, p.slab_id, esc_after)
+        _ensure(esc_after <= I64_MAX, E.OVERFLOW, "escrow balance")
         side, tif, mclass = _SLAB_SIDE[p.side], _TIF[p.time_in_force], _MAKER_CLASS[p.maker_class]
         _mcap, tcap = self._fee_caps(p.slab_id)
-        pre = slab.preview_place(n, j, side, p.price_e6, p.qty_lots, tif=tif, now_ms=now_ms,
-                                 reduce_only=p.reduce_only, fee_cap_taker_bps=tcap,
-                                 collateral_atoms=coll, maker_class=mclass)
-        _ensure(pre.ok, pre.code, f"slab {p.slab_id}")
-        # apply
+        # the last check and the first write: the slab funds the account and places the order
+        # only if every one of its checks passes against the pledged collateral
+        res = slab.place_funded(n, j, side, p.price_e6, p.qty_lots, tif=tif, now_ms=now_ms,
+                                reduce_only=p.reduce_only, fee_cap_taker_bps=tcap,
+                                collateral_atoms=coll, maker_class=mclass)
+        _ensure(res.ok, res.code, f"slab {p.slab_id}")
         self._set_vault(signer, vault - pledge)
         if pledge:
             self._credit_escrow(signer, p.slab_id, pledge)
-        r = slab.set_collateral(n, coll, maker_class=mclass, now_ms=now_ms)
-        _ensure(r.ok, E.INTERNAL, f"set_collateral after preview: {r.code:d}")
-        self._sync_collateral(signer, n, p.slab_id, now_ms)
-        res = slab.place_order(n, j, side, p.price_e6, p.qty_lots, tif=tif, now_ms=now_ms,
-                               reduce_only=p.reduce_only, fee_cap_taker_bps=tcap)
-        _ensure(res.ok, E.INTERNAL, f"place diverged from preview: {res.code:d}")
         self._settle(p.slab_id, res, now_ms)
+        self._sync_collateral(signer, n, p.slab_id, now_ms)
         events = self._apply_fills(p.slab_id, p.instrument_id, p.side, res.fills)
         events.append(self._order_event(p.slab_id, p.instrument_id, res.order_id, signer))
         return events

@@ -164,7 +164,7 @@ class Slab:
         self.ledger.bind(self.core, list(self._static), config.kill_band_bps, layout.positions)
         self.ledger.bind_results(Fill, TradePrint, CashDelta)
         self._accounts: dict[int, int] = {}
-        self._collateral_override: tuple | None = None   # preview_place only
+        self._collateral_override: tuple | None = None   # preview_place / place_funded only
         self._dry_run = False                              # preview_place only
         self._positions: dict[tuple[int, int], int] = {}
         self._user_positions: dict[int, list[tuple[int, int]]] = {}
@@ -635,6 +635,8 @@ class Slab:
             self._need_position_slots(list(priced.positions) + extra)
             if self._dry_run:
                 return PlaceResult(filled_qty=filled)
+            if self._collateral_override is not None:
+                self._fund_account(now_ms)
             seq0 = self.core.trade_seq
             pending = acct[_A_CLASS] == REG
             rc = self.core.place(instrument, user, side, price_e6, qty_lots, tif, pending, now_ms)
@@ -905,6 +907,30 @@ class Slab:
         """``place_order`` as if ``set_collateral(user, collateral_atoms, maker_class)`` had
         run first (the account may not exist yet); checks only, the arena is not written.
         ``ok`` means that pair of calls will succeed."""
+        return self._place_with_collateral(user, instrument, side, price_e6, qty_lots, tif=tif,
+                                           now_ms=now_ms, reduce_only=reduce_only,
+                                           fee_cap_taker_bps=fee_cap_taker_bps,
+                                           collateral_atoms=collateral_atoms,
+                                           maker_class=maker_class, dry_run=True)
+
+    def place_funded(self, user: int, instrument: int, side: int, price_e6: int,
+                     qty_lots: int, *, tif: int = GTC, now_ms: int, reduce_only: bool = False,
+                     fee_cap_taker_bps: int | None = None, collateral_atoms: int,
+                     maker_class: int | None = None) -> PlaceResult:
+        """``set_collateral(user, collateral_atoms, maker_class)`` then ``place_order``, as one
+        all-or-nothing step: every check runs against the new collateral first and the account
+        is written only once the order is known to succeed, so a rejection changes nothing and
+        the router needs no separate preview (one matching pass per order, not two)."""
+        return self._place_with_collateral(user, instrument, side, price_e6, qty_lots, tif=tif,
+                                           now_ms=now_ms, reduce_only=reduce_only,
+                                           fee_cap_taker_bps=fee_cap_taker_bps,
+                                           collateral_atoms=collateral_atoms,
+                                           maker_class=maker_class, dry_run=False)
+
+    def _place_with_collateral(self, user: int, instrument: int, side: int, price_e6: int,
+                               qty_lots: int, *, tif: int, now_ms: int, reduce_only: bool,
+                               fee_cap_taker_bps: int | None, collateral_atoms: int,
+                               maker_class: int | None, dry_run: bool) -> PlaceResult:
         if user not in self._accounts and self.accounts_free() <= 0:
             return PlaceResult(E.POOL_FULL_ACCOUNTS)
         if not 0 < user <= I64_MAX or not 0 <= collateral_atoms <= I64_MAX:
@@ -914,7 +940,7 @@ class Slab:
         self._collateral_override = (user, collateral_atoms,
                                      REG if maker_class is None and user not in self._accounts
                                      else maker_class)
-        self._dry_run = True
+        self._dry_run = dry_run
         try:
             return self.place_order(user, instrument, side, price_e6, qty_lots, tif=tif,
                                     now_ms=now_ms, reduce_only=reduce_only,
@@ -922,6 +948,15 @@ class Slab:
         finally:
             self._collateral_override = None
             self._dry_run = False
+
+    def _fund_account(self, now_ms: int) -> None:
+        """``place_funded``: every check passed against the overriding collateral; write it
+        (creating the account on first use) before the order's own effects."""
+        user, amount, maker_class = self._collateral_override
+        self._collateral_override = None
+        r = self.set_collateral(user, amount, maker_class=maker_class, now_ms=now_ms)
+        if not r.ok:       # bounds and the free slot were checked before the order was priced
+            raise ExecutorError(E.INTERNAL, f"set_collateral after checks: {r.code}")
 
     def quote(self, user: int, instrument: int, side: int, qty_lots: int, limit_px_e6: int,
               *, now_ms: int, ttl_ms: int) -> ReserveResult:
