@@ -122,6 +122,7 @@ class ErrorCode(IntEnum):
     BAD_AMOUNT = 2033
     LIQUIDATION_GRACE = 2034
     BAD_MANIFEST = 2035
+    LIQUIDATION_NO_DEPTH = 2036
     ORACLE_UNAUTHORISED = 4001
     ORACLE_UNKNOWN = 4002
     ORACLE_UPDATE_STALE = 4003
@@ -223,6 +224,7 @@ _MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.BAD_AMOUNT: "the amount must be positive and below 2^63",
     ErrorCode.LIQUIDATION_GRACE: "the account is in its liquidation grace window; retry after it ends",
     ErrorCode.BAD_MANIFEST: "the manifest must carry three 32-byte hashes",
+    ErrorCode.LIQUIDATION_NO_DEPTH: "the account is liquidatable but there is no depth inside the band and nothing to cancel; retry when liquidity returns",
     ErrorCode.ORACLE_UNAUTHORISED: "the signer is not an authorised FEEDER of this oracle",
     ErrorCode.ORACLE_UNKNOWN: "no such oracle id",
     ErrorCode.ORACLE_UPDATE_STALE: "publish_time_ms is older than the oracle's max age or in the future; send a fresh price",

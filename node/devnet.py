@@ -537,6 +537,9 @@ class Demo:
                 except ClientError as err:
                     if getattr(err, "name", "") in ("LIQUIDATION_GRACE", "NOT_LIQUIDATABLE"):
                         continue
+                    if getattr(err, "name", "") == "LIQUIDATION_NO_DEPTH":
+                        sweeps_without_fill += 1   # no bids inside the band yet; a keeper retries
+                        continue
                     st.count("liquidate", err)
                     st.notes.append(f"liquidate: {err}")
                     continue

@@ -1152,6 +1152,29 @@ cdef class MatchingCore:
         return (o.id, o.account, o.instr, o.side, o.price, o.qty, o.reserved, o.flags,
                 o.created_ms)
 
+    def account_orders(self, int64_t account):
+        """Ids of ``account``'s resting and pending orders, ascending (liquidation cancels them,
+        EXCHANGE §2 flow 5).  Walks every book: O(resting orders), for rare router-only use."""
+        cdef int64_t instr, side, lidx, o
+        ids = []
+        for instr in range(self.a.n_instr):
+            for side in range(2):
+                lidx = self.a.books[instr].head[side]
+                while lidx != -1:
+                    o = self.a.levels[lidx].head
+                    while o != -1:
+                        if self.a.orders[o].account == account:
+                            ids.append(self.a.orders[o].id)
+                        o = self.a.orders[o].next
+                    lidx = self.a.levels[lidx].next
+            o = self.a.books[instr].pend_head
+            while o != -1:
+                if self.a.orders[o].account == account:
+                    ids.append(self.a.orders[o].id)
+                o = self.a.orders[o].next
+        ids.sort()
+        return ids
+
     def reservation(self, int64_t resv_id):
         """``(id, account, instr, side, limit_px, qty_req, held, expiry_ms, oracle_px,
         created_ms, worst_px, epoch, slices)`` with slices ``[(order_id, qty, price)]``."""

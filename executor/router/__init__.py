@@ -782,7 +782,7 @@ class Router:
         if bucket > c.expiry_last_epoch:
             self._put(T_COUNTERS, _COUNTERS_KEY, replace(c, expiry_last_epoch=bucket))
         mine = self._get(T_OPEN_ROUTES, user, default=OpenRoutes())
-        self._put(T_OPEN_ROUTES, (user,), OpenRoutes(mine.hold_ids + (hold_id,)))
+        self._put(T_OPEN_ROUTES, (user,), mine.with_route(hold_id, route_id))
 
     # ================================================================== commit (flow 2)
     def _tx_commit(self, signer: bytes, c, now_ms: int, epoch: int) -> list:
@@ -886,9 +886,8 @@ class Router:
         """Mark the route closed and drop it from the user's open routes (its expiry-index
         entry stays until its epoch is swept; ``on_epoch`` skips closed routes)."""
         self._put(T_HOLD, (h.user, h.route_id), replace(h, status=status))
-        mine = self._get(T_OPEN_ROUTES, h.user, default=OpenRoutes()).hold_ids
-        left = tuple(i for i in mine if i != h.hold_id)
-        self._put(T_OPEN_ROUTES, (h.user,), OpenRoutes(left) if left else None)
+        left = self._get(T_OPEN_ROUTES, h.user, default=OpenRoutes()).without(h.hold_id)
+        self._put(T_OPEN_ROUTES, (h.user,), left if left.pairs else None)
 
     # ================================================================== cancel / expiry
     def _release_route(self, h: RouteHold, status: int, now_ms: int) -> None:
@@ -1074,13 +1073,64 @@ class Router:
             self._repledge(user, n, now_ms)
             return []
         _ensure(now_ms >= grace.grace_start_ms + lc.grace_ms, E.LIQUIDATION_GRACE)
-        events = []
-        for (sid, iid), q in sorted(self._exposures(user).items()):
-            if not q or self._eligible(sid) != E.OK:
-                continue
+        exposures = [(k, q) for k, q in sorted(self._exposures(user).items())
+                     if q and self._eligible(k[0]) == E.OK]
+        orders = {sid: self.slabs[sid].open_orders(n) for sid in self.slab_ids
+                  if not self._is_amm(sid)}
+        routes = self._get(T_OPEN_ROUTES, user, default=OpenRoutes()).hold_ids
+        # decided before any slab is touched (slabs are not journaled): a call that could
+        # neither cancel, release nor close anything is refused and changes nothing
+        _ensure(routes or any(orders.values())
+                or any(self._sweepable(user, n, sid, iid, q, now_ms, lc.band_bps)
+                       for (sid, iid), q in exposures),
+                E.LIQUIDATION_NO_DEPTH, "no depth inside the band and nothing to cancel")
+        events = self._cancel_everything(user, n, orders, now_ms)
+        for (sid, iid), q in exposures:
             events += self._sweep(user, n, sid, iid, q, now_ms, lc.band_bps, lc.penalty_bps)
-        self._put(T_LIQUIDATION, (user,), None)
+        equity, _im, mm = self.margin(user)
+        if equity >= mm or not any(self._exposures(user).values()):
+            self._put(T_LIQUIDATION, (user,), None)   # back above MM: the episode is over
         return events
+
+    def _cancel_everything(self, user: bytes, n: int, orders: dict, now_ms: int) -> list:
+        """Liquidation first removes what the account still offers: every resting or pending
+        order on every book slab (slab then order id order) and every open route (released as
+        a cancel would, hold-id order), so nothing it left behind fills while it is swept."""
+        events = []
+        for sid, ids in sorted(orders.items()):
+            for oid in ids:
+                o = self.slabs[sid].order(oid)
+                r = self.slabs[sid].cancel_order(n, oid, now_ms=now_ms)
+                _ensure(r.ok, E.INTERNAL, f"liquidation cancel slab {sid} order {oid}: {r.code:d}")
+                events.append(state_pb2.Event(order_update=state_pb2.OrderUpdate(
+                    slab_id=sid, instrument_id=self._wire_instrument(sid, o[2]), order_id=oid,
+                    owner=user, state=state_pb2.ORDER_STATE_CANCELLED)))
+        for _hold_id, route_id in sorted(self._get(T_OPEN_ROUTES, user, default=OpenRoutes()).routes()):
+            h = self.hold(user, route_id)
+            if h is not None and h.status == HOLD_RESERVED:
+                self._release_route(h, HOLD_CANCELLED, now_ms)
+        return events
+
+    def _wire_instrument(self, sid: int, local: int) -> int:
+        """Router instrument id of a slab's local instrument index."""
+        for (s, iid), j in self.local.items():
+            if s == sid and j == local:
+                return iid
+        raise ExecutorError(E.INTERNAL, f"slab {sid} has no instrument {local}")
+
+    def _sweepable(self, user: bytes, n: int, sid: int, iid: int, q: int, now_ms: int,
+                   band_bps: int) -> bool:
+        """Whether ``_sweep`` would close any of the position now (a side-effect-free quote)."""
+        s, j = self.slabs[sid], self.local[(sid, iid)]
+        lo, hi = self.band_limits(iid, band_bps)
+        side = _SLAB_SIDE[SIDE_SELL if q > 0 else SIDE_BUY]
+        px = lo if q > 0 else hi
+        if self._is_amm(sid):
+            return s.quote(j, side, abs(q), px, now_ms=now_ms).ok
+        coll = self._collateral_after(user, n, sid, self._escrow(user, sid).balance_atoms)
+        pre = s.preview_place(n, j, side, px, abs(q), tif=1, now_ms=now_ms, reduce_only=True,
+                              collateral_atoms=coll)
+        return pre.ok and pre.filled_qty > 0
 
     def _repledge(self, user: bytes, n: int, now_ms: int) -> None:
         """L1, router-first remediation: move free vault collateral into every slab account

@@ -331,11 +331,25 @@ class ExpiryIndex(_Codec):
 
 @dataclass(frozen=True)
 class OpenRoutes(_Codec):
-    """Hold ids of one user's open (reserved) routes: what ``_pledged_open`` sums, so a
-    withdrawal or a leg's refund looks at this user's routes only."""
+    """One user's open (reserved) routes as ``(hold_id, route_id)`` pairs flattened in
+    reservation order: what ``_pledged_open`` sums and liquidation releases, so neither
+    looks beyond this user's routes."""
 
-    hold_ids: tuple = ()
-    SCHEMA = {"hold_ids": "u64s"}
+    pairs: tuple = ()
+    SCHEMA = {"pairs": "u64s"}
+
+    @property
+    def hold_ids(self) -> tuple:
+        return self.pairs[0::2]
+
+    def routes(self) -> list[tuple[int, int]]:
+        return list(zip(self.pairs[0::2], self.pairs[1::2]))
+
+    def with_route(self, hold_id: int, route_id: int) -> "OpenRoutes":
+        return OpenRoutes(self.pairs + (hold_id, route_id))
+
+    def without(self, hold_id: int) -> "OpenRoutes":
+        return OpenRoutes(tuple(x for h, r in self.routes() if h != hold_id for x in (h, r)))
 
 
 @dataclass(frozen=True)

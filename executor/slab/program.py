@@ -1057,6 +1057,10 @@ class Slab:
     def hold(self, hold_id: int):
         return self.core.reservation(hold_id)
 
+    def open_orders(self, user: int) -> list[int]:
+        """Ids of ``user``'s live and pending orders, ascending (what liquidation cancels)."""
+        return self.core.account_orders(user)
+
     def position(self, user: int, instrument: int) -> dict:
         rec = self._position(user, instrument)
         return {"qty_lots": rec[_P_QTY], "entry_px_e6": rec[_P_ENTRY],

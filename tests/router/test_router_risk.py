@@ -279,3 +279,78 @@ def test_restored_solvency_in_grace_window_stands_the_router_down():
     except Rejected as r:
         assert r.code == E.NOT_LIQUIDATABLE
     assert w.router._exposures(TAKER) == {(BTC_A, BTC): 10}
+
+
+def _underwater_taker() -> World:
+    """TAKER long 10 BTC across both books, then two -3 % oracle moves: below MM."""
+    w = World(accounts={TAKER: 45_000_000, MAKER_A: 10**13, MAKER_B: 10**13})
+    w.place(MAKER_A, BTC_A, BTC, SELL, 5, book_px(59900))
+    w.place(MAKER_B, BTC_B, BTC, SELL, 5, book_px(59950))
+    w.reserve(TAKER, 1, BTC, BUY, 10, book_px(60000))
+    w.next_epoch()
+    w.commit(TAKER, 1, BTC, BUY, 10, book_px(60000))
+    px = BTC_PX
+    for _ in range(2):
+        px = px * 9_700 // 10_000 // 100_000 * 100_000
+        w.advance(1)
+        w.oracle(BTC, px)
+    equity, _im, mm = w.router.margin(TAKER)
+    assert equity < mm
+    return w
+
+
+def test_liquidation_with_no_depth_and_nothing_to_cancel_is_refused_and_keeps_the_window():
+    """A sweep that would close nothing is a rejection (nothing changes, the grace window
+    stays open), not a silent success that restarts the grace window on the next call."""
+    w = _underwater_taker()
+    liq = tx_pb2.Liquidate(user=TAKER)
+    assert w.apply(MAKER_B, liquidate=liq) == []          # grace opens
+    w.advance(5_000)
+    snap = w.snapshot()
+    try:
+        w.apply(MAKER_B, liquidate=liq)
+        raise AssertionError("no bids inside the band: nothing can be closed")
+    except Rejected as r:
+        assert r.code == E.LIQUIDATION_NO_DEPTH
+    assert w.snapshot() == snap
+    px = w.router._instr_state(BTC).price_e6
+    w.place(MAKER_A, BTC_A, BTC, BUY, 4, px - 5 * 100_000)   # depth returns
+    events = w.apply(MAKER_B, liquidate=liq)                  # no second grace window
+    assert sum(e.fill.qty_lots for e in events if e.HasField("fill")) == 4
+    assert w.conserved()
+
+
+def test_liquidation_cancels_the_accounts_orders_and_routes_before_sweeping():
+    """Past the grace window the account's resting orders and open routes go first, so
+    nothing it left behind can fill while it is swept (EXCHANGE §2 flow 5)."""
+    w = World(accounts={TAKER: 45_000_000, MAKER_A: 10**13, MAKER_B: 10**13})
+    w.place(MAKER_A, BTC_A, BTC, SELL, 5, book_px(59900))
+    w.place(MAKER_B, BTC_B, BTC, SELL, 5, book_px(59950))
+    w.reserve(TAKER, 1, BTC, BUY, 10, book_px(60000))
+    w.next_epoch()
+    w.commit(TAKER, 1, BTC, BUY, 10, book_px(60000))
+    w.place(MAKER_A, BTC_A, BTC, SELL, 3, book_px(60500))
+    w.reserve(TAKER, 7, BTC, BUY, 1, book_px(60600), ttl=100_000, slabs=(BTC_A,))
+    w.place(TAKER, BTC_B, BTC, SELL, 1, book_px(61000))         # a resting ask of the account
+    n = w.router.user_no(TAKER)
+    assert w.router.slabs[BTC_B].open_orders(n)
+    px = BTC_PX
+    for _ in range(2):
+        px = px * 9_700 // 10_000 // 100_000 * 100_000
+        w.advance(1)
+        w.oracle(BTC, px)
+    equity, _im, mm = w.router.margin(TAKER)
+    assert equity < mm
+    liq = tx_pb2.Liquidate(user=TAKER)
+    assert w.apply(MAKER_B, liquidate=liq) == []                 # grace opens
+    w.place(MAKER_A, BTC_A, BTC, BUY, 5, px - 5 * 100_000)
+    w.place(MAKER_B, BTC_B, BTC, BUY, 5, px - 5 * 100_000)
+    w.advance(5_000)
+    events = w.apply(MAKER_B, liquidate=liq)
+    assert all(not w.router.slabs[s].open_orders(n) for s in (BTC_A, BTC_B))
+    assert w.router.hold_view(TAKER, 7)[0].status == 3            # released (cancelled)
+    cancelled = [e.order_update for e in events if e.HasField("order_update")]
+    assert [u.slab_id for u in cancelled] == [BTC_B] and all(u.state == 4 for u in cancelled)
+    assert sum(e.fill.qty_lots for e in events if e.HasField("fill")) == 10
+    assert not any(w.router._exposures(TAKER).values())
+    assert w.conserved()
