@@ -107,19 +107,9 @@ def test_funding_nets_to_zero_with_conventional_sign():
 
 
 def test_liquidation_grace_then_sweep_inside_band():
-    w = World(accounts={TAKER: 45_000_000, MAKER_A: 10**13, MAKER_B: 10**13})
-    w.place(MAKER_A, BTC_A, BTC, SELL, 5, book_px(59900))
-    w.place(MAKER_B, BTC_B, BTC, SELL, 5, book_px(59950))
-    w.reserve(TAKER, 1, BTC, BUY, 10, book_px(60000))
-    w.next_epoch()
-    w.commit(TAKER, 1, BTC, BUY, 10, book_px(60000))
-    px = BTC_PX
-    for _ in range(2):                                   # two bounded moves of -3 %
-        px = px * 9_700 // 10_000 // 100_000 * 100_000
-        w.advance(1)
-        w.oracle(BTC, px)
-    equity, _im, mm = w.router.margin(TAKER)
-    assert equity < mm
+    w = _underwater_taker()
+    px = w.router._instr_state(BTC).price_e6
+    equity = w.router.margin(TAKER)[0]
     lo, _hi = w.router.band_limits(BTC, 500)
     w.place(MAKER_A, BTC_A, BTC, BUY, 3, px - 5 * 100_000)          # inside the band
     w.place(MAKER_A, BTC_A, BTC, BUY, 5, (lo - 1_000 * 100_000) // 100_000 * 100_000)  # outside
@@ -264,11 +254,7 @@ def test_restored_solvency_in_grace_window_stands_the_router_down():
     w.reserve(TAKER, 1, BTC, BUY, 10, book_px(60000))
     w.next_epoch()
     w.commit(TAKER, 1, BTC, BUY, 10, book_px(60000))
-    px = BTC_PX
-    for _ in range(2):
-        px = px * 9_700 // 10_000 // 100_000 * 100_000
-        w.advance(1)
-        w.oracle(BTC, px)
+    _drop_btc(w)
     liq = tx_pb2.Liquidate(user=TAKER)
     w.apply(MAKER_B, liquidate=liq)                       # grace opens
     w.deposit(TAKER, 100_000_000)                         # the owner tops up (L1)
@@ -281,19 +267,28 @@ def test_restored_solvency_in_grace_window_stands_the_router_down():
     assert w.router._exposures(TAKER) == {(BTC_A, BTC): 10}
 
 
-def _underwater_taker() -> World:
-    """TAKER long 10 BTC across both books, then two -3 % oracle moves: below MM."""
+def _drop_btc(w: World, moves: int = 2) -> int:
+    """``moves`` bounded oracle moves of -3 % each (MAX_MOVE allows them); the last price."""
+    px = w.router._instr_state(BTC).price_e6
+    for _ in range(moves):
+        px = px * 9_700 // 10_000 // 100_000 * 100_000
+        w.advance(1)
+        w.oracle(BTC, px)
+    return px
+
+
+def _underwater_taker(before_drop=None) -> World:
+    """TAKER long 10 BTC across both books (``before_drop(w)`` may add more), then two -3 %
+    oracle moves: below MM."""
     w = World(accounts={TAKER: 45_000_000, MAKER_A: 10**13, MAKER_B: 10**13})
     w.place(MAKER_A, BTC_A, BTC, SELL, 5, book_px(59900))
     w.place(MAKER_B, BTC_B, BTC, SELL, 5, book_px(59950))
     w.reserve(TAKER, 1, BTC, BUY, 10, book_px(60000))
     w.next_epoch()
     w.commit(TAKER, 1, BTC, BUY, 10, book_px(60000))
-    px = BTC_PX
-    for _ in range(2):
-        px = px * 9_700 // 10_000 // 100_000 * 100_000
-        w.advance(1)
-        w.oracle(BTC, px)
+    if before_drop is not None:
+        before_drop(w)
+    _drop_btc(w)
     equity, _im, mm = w.router.margin(TAKER)
     assert equity < mm
     return w
@@ -323,24 +318,15 @@ def test_liquidation_with_no_depth_and_nothing_to_cancel_is_refused_and_keeps_th
 def test_liquidation_cancels_the_accounts_orders_and_routes_before_sweeping():
     """Past the grace window the account's resting orders and open routes go first, so
     nothing it left behind can fill while it is swept (EXCHANGE §2 flow 5)."""
-    w = World(accounts={TAKER: 45_000_000, MAKER_A: 10**13, MAKER_B: 10**13})
-    w.place(MAKER_A, BTC_A, BTC, SELL, 5, book_px(59900))
-    w.place(MAKER_B, BTC_B, BTC, SELL, 5, book_px(59950))
-    w.reserve(TAKER, 1, BTC, BUY, 10, book_px(60000))
-    w.next_epoch()
-    w.commit(TAKER, 1, BTC, BUY, 10, book_px(60000))
-    w.place(MAKER_A, BTC_A, BTC, SELL, 3, book_px(60500))
-    w.reserve(TAKER, 7, BTC, BUY, 1, book_px(60600), ttl=100_000, slabs=(BTC_A,))
-    w.place(TAKER, BTC_B, BTC, SELL, 1, book_px(61000))         # a resting ask of the account
+    def leave_orders_and_a_route(w: World) -> None:
+        w.place(MAKER_A, BTC_A, BTC, SELL, 3, book_px(60500))
+        w.reserve(TAKER, 7, BTC, BUY, 1, book_px(60600), ttl=100_000, slabs=(BTC_A,))
+        w.place(TAKER, BTC_B, BTC, SELL, 1, book_px(61000))     # a resting ask of the account
+
+    w = _underwater_taker(leave_orders_and_a_route)
     n = w.router.user_no(TAKER)
     assert w.router.slabs[BTC_B].open_orders(n)
-    px = BTC_PX
-    for _ in range(2):
-        px = px * 9_700 // 10_000 // 100_000 * 100_000
-        w.advance(1)
-        w.oracle(BTC, px)
-    equity, _im, mm = w.router.margin(TAKER)
-    assert equity < mm
+    px = w.router._instr_state(BTC).price_e6
     liq = tx_pb2.Liquidate(user=TAKER)
     assert w.apply(MAKER_B, liquidate=liq) == []                 # grace opens
     w.place(MAKER_A, BTC_A, BTC, BUY, 5, px - 5 * 100_000)
