@@ -1,8 +1,9 @@
 """Sequencer cluster throughput and decide latency (issue 6 benchmark; not a timed test).
 
-Starts a 1-node and a 4-node cluster of real `assetl2 run` processes on loopback, streams
-signed order transactions at them over gRPC `SubmitStream` from client worker processes until
-steady state, and reports, over a measurement window after a warm-up:
+Starts a 1-node and a 4-node cluster of real `assetl2 run` processes on loopback, sends
+signed order transactions at them over gRPC from client worker processes until steady state —
+`SubmitBatch` messages of `--batch` envelopes by default, or one envelope per message over
+`SubmitStream` with `--mode stream` — and reports, over a measurement window after a warm-up:
 
 - decided tx/s: growth of `consensus_decided_txs` on node 0 over the window;
 - decide latency p50/p99: from the nodes' `consensus_decide_latency_seconds` histogram
@@ -16,7 +17,8 @@ this build has it (then a decided block is also executed, but execution runs aft
 and is not in the decide latency).
 
 Usage: python -m bench.cluster [--nodes 1,4] [--seconds 10] [--warmup 3] [--clients 2]
-       [--streams 8] [--block-txs 4000] [--rate 0] [--executor] [--json]. Progress goes to stderr; with --json the last line of
+       [--streams 8] [--mode batch|stream] [--batch 256] [--block-txs 4000] [--rate 0]
+       [--executor] [--profile] [--json]. Progress goes to stderr; with --json the last line of
 stdout is one JSON object.
 """
 from __future__ import annotations
@@ -56,10 +58,11 @@ def free_port() -> int:
 
 
 class BenchCluster:
-    def __init__(self, n: int, root: Path, executor: bool, args_block_txs: int = 4000) -> None:
+    def __init__(self, n: int, root: Path, executor: bool, args_block_txs: int = 4000, profile: bool = False) -> None:
         from node import keys
 
         self.n = n
+        self.profile = profile
         self.root = root
         self.procs: list[subprocess.Popen] = []
         self.members = []
@@ -89,8 +92,9 @@ class BenchCluster:
         env = {k: v for k, v in os.environ.items() if not k.upper().startswith("ASSETL2__")}
         for m in self.members:
             logf = open(m["dir"] / "node.log", "ab")
+            node_env = dict(env, ASSETL2_PROFILE_OUT=str(m["dir"] / "node.prof")) if self.profile else env
             self.procs.append(subprocess.Popen([sys.executable, "-m", "node.cli", "run", "--config", str(m["dir"] / "node.toml")],
-                                               stdout=logf, stderr=subprocess.STDOUT, env=env, cwd=REPO))
+                                               stdout=logf, stderr=subprocess.STDOUT, env=node_env, cwd=REPO))
         deadline = time.monotonic() + 60
         for i, m in enumerate(self.members):
             while True:
@@ -115,6 +119,15 @@ class BenchCluster:
                 p.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 p.kill()
+
+    def print_profiles(self, top: int = 30) -> None:
+        """The hottest functions (own time) of each node's event-loop thread, to stderr."""
+        import pstats
+        for i, m in enumerate(self.members):
+            path = m["dir"] / "node.prof"
+            if path.exists():
+                log(f"node{i} profile (tottime, event-loop thread):")
+                pstats.Stats(str(path), stream=sys.stderr).sort_stats("tottime").print_stats(top)
 
     def metrics(self, i: int) -> str:
         with urllib.request.urlopen(f"http://{self.members[i]['admin']}/metrics", timeout=5) as r:
@@ -154,14 +167,17 @@ def quantile(b0: list, b1: list, q: float) -> float | None:
 # ----------------------------------------------------------------------------- clients
 
 
-def client_main(targets: list[str], streams: int, count: int, seed: int, ready, go, result, rate: float = 0.0) -> None:
-    """One client process: sign `count` orders up front, then stream them over `streams`,
-    as fast as the node answers or paced at `rate` tx/s for this process (0: unpaced)."""
+def client_main(targets: list[str], streams: int, count: int, seed: int, ready, go, result, rate: float = 0.0,
+                mode: str = "batch", batch: int = 256) -> None:
+    """One client process: sign `count` orders up front, then send them over `streams`
+    concurrent senders (each a SubmitStream, or a sequence of SubmitBatch calls of `batch`
+    envelopes, one in flight per sender), as fast as the node answers or paced at `rate` tx/s
+    for this process (0: unpaced)."""
     import grpc
     from nacl.signing import SigningKey
 
     from executor.tx import sign_payload
-    from proto.assetl2.v1 import client_pb2_grpc, tx_pb2
+    from proto.assetl2.v1 import client_pb2, client_pb2_grpc, tx_pb2
 
     keys = [SigningKey(bytes([seed % 256, i % 256]) + bytes(30)) for i in range(16)]
     until = int(time.time() * 1000) + 3_600_000
@@ -180,16 +196,19 @@ def client_main(targets: list[str], streams: int, count: int, seed: int, ready, 
 
         per_stream_s = streams / rate if rate > 0 else 0.0
 
+        async def pace(start: float, i: int) -> None:
+            if per_stream_s:
+                delay = start + i * per_stream_s - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+
         async def paced(envs):
             start = time.monotonic()
             for i, e in enumerate(envs):
-                if per_stream_s:
-                    delay = start + i * per_stream_s - time.monotonic()
-                    if delay > 0:
-                        await asyncio.sleep(delay)
+                await pace(start, i)
                 yield e
 
-        async def one(k: int) -> None:
+        async def one_stream(k: int) -> None:
             nonlocal accepted, refused
             stub = client_pb2_grpc.ClientApiStub(channels[k % len(channels)])
             try:
@@ -201,6 +220,27 @@ def client_main(targets: list[str], streams: int, count: int, seed: int, ready, 
             except grpc.aio.AioRpcError:
                 pass
 
+        async def one_batcher(k: int) -> None:
+            nonlocal accepted, refused
+            stub = client_pb2_grpc.ClientApiStub(channels[k % len(channels)])
+            mine = per[k]
+            start = time.monotonic()
+            step = batch
+            if per_stream_s:  # paced: what arrived since the last call, so latency stays honest
+                step = max(1, min(batch, int(0.01 / per_stream_s)))
+            for i in range(0, len(mine), step):
+                await pace(start, i + step - 1)
+                try:
+                    reply = await stub.SubmitBatch(client_pb2.EnvelopeBatch(envelopes=mine[i:i + step]), timeout=60)
+                except grpc.aio.AioRpcError:
+                    return
+                for r in reply.results:
+                    if r.accepted:
+                        accepted += 1
+                    else:
+                        refused += 1
+
+        one = one_batcher if mode == "batch" else one_stream
         await asyncio.gather(*(one(k) for k in range(streams)))
         for ch in channels:
             await ch.close()
@@ -219,7 +259,7 @@ def client_main(targets: list[str], streams: int, count: int, seed: int, ready, 
 
 def run_cluster(n: int, args) -> dict:
     root = Path(tempfile.mkdtemp(prefix=f"bench-cluster{n}-"))
-    cluster = BenchCluster(n, root, args.executor, args.block_txs)
+    cluster = BenchCluster(n, root, args.executor, args.block_txs, args.profile)
     log(f"{n} node(s): starting")
     cluster.start()
     try:
@@ -232,13 +272,14 @@ def run_cluster(n: int, args) -> dict:
         for c in range(args.clients):
             ready = ctx.Event()
             w = ctx.Process(target=client_main, args=(targets, args.streams, per_client, c + 1 + 100 * n, ready, go, results,
-                                                             args.rate / args.clients))
+                                                             args.rate / args.clients, args.mode, args.batch))
             w.start()
             workers.append((w, ready))
         for w, ready in workers:
             ready.wait(300)
-        log(f"{n} node(s): {per_client * args.clients} signed orders ready; streaming with "
-            f"{args.clients} client process(es) x {args.streams} streams")
+        log(f"{n} node(s): {per_client * args.clients} signed orders ready; sending with "
+            f"{args.clients} client process(es) x {args.streams} "
+            + (f"SubmitBatch senders ({args.batch} per call)" if args.mode == "batch" else "SubmitStreams"))
         go.set()
         time.sleep(args.warmup)
         m0 = cluster.metrics(0)
@@ -275,6 +316,8 @@ def run_cluster(n: int, args) -> dict:
                 "window_s": round(t1 - t0, 2)}
     finally:
         cluster.stop()
+        if args.profile:
+            cluster.print_profiles()
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -296,6 +339,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--txs", type=int, default=120_000, help="signed orders prepared in total (per cluster)")
     ap.add_argument("--executor", action="store_true", help="also run the executor role (if built)")
     ap.add_argument("--block-txs", type=int, default=4000, help="sequencer.max_block_txs of the nodes")
+    ap.add_argument("--mode", choices=("batch", "stream"), default="batch", help="SubmitBatch calls or SubmitStream")
+    ap.add_argument("--batch", type=int, default=256, help="envelopes per SubmitBatch call (--mode batch)")
+    ap.add_argument("--profile", action="store_true", help="cProfile every node; top functions printed per node")
     ap.add_argument("--rate", type=float, default=0.0, help="offered load in tx/s over all clients (0: as fast as answered)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)

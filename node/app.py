@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import errno
 import logging
+import os
 import signal
 import socket
 from importlib import metadata
@@ -38,6 +39,7 @@ CLIENT_SERVICE = client_pb2.DESCRIPTOR.services_by_name["ClientApi"].full_name
 # Which role answers which client-API method (DESIGN §2 data flow).
 ROLE_OF_METHOD = {
     "submit": "sequencer",
+    "submit_batch": "sequencer",
     "get_account": "executor",
     "get_order_book": "executor",
     "get_hold": "executor",
@@ -93,6 +95,9 @@ class Node:
 
     async def submit(self, envelope):
         return await self._role_for("submit")(envelope)
+
+    async def submit_batch(self, envelopes):
+        return await self._role_for("submit_batch")(envelopes)
 
     async def get_account(self, req):
         return await self._role_for("get_account")(req)
@@ -287,8 +292,34 @@ class Node:
             self.store = None
 
 
+PROFILE_ENV = "ASSETL2_PROFILE_OUT"
+
+
+@contextlib.contextmanager
+def _profiled():
+    """cProfile of the event-loop thread while the node runs, written to $ASSETL2_PROFILE_OUT at
+    shutdown (bench/cluster.py --profile; issue 6 profiling). Off unless the variable is set."""
+    out = os.environ.get(PROFILE_ENV)
+    if not out:
+        yield
+        return
+    import cProfile
+    prof = cProfile.Profile()
+    prof.enable()
+    try:
+        yield
+    finally:
+        prof.disable()
+        prof.dump_stats(out)
+
+
 async def serve(cfg: Config, key: NodeKey, *, write_key: bool = False) -> None:
     """Run a node until SIGTERM or SIGINT; ``write_key`` persists a freshly generated key."""
+    with _profiled():
+        await _serve(cfg, key, write_key=write_key)
+
+
+async def _serve(cfg: Config, key: NodeKey, *, write_key: bool) -> None:
     node = Node(cfg, key, write_key=write_key)
     await node.start()
     loop = asyncio.get_running_loop()

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Callable, Iterable, Protocol
+from typing import Callable, Iterable, NamedTuple, Protocol
 
 from .pacemaker import Clock
 from .types import tx_hash as default_tx_hash
@@ -31,9 +31,11 @@ RATE_LIMITED = "rate_limited"
 ALREADY_DECIDED = "already_decided"
 
 
-@dataclass(frozen=True)
-class Admission:
-    """Outcome of submitting one transaction; `code` is stable, `message` is for people."""
+class Admission(NamedTuple):
+    """Outcome of submitting one transaction; `code` is stable, `message` is for people.
+
+    A named tuple, not a frozen dataclass: one is built per admitted transaction and the
+    dataclass constructor was a visible share of the admission loop (issue 6 profile)."""
 
     code: str
     tx_hash: bytes

@@ -3,9 +3,11 @@
 - ``connect`` asks ``GetStatus`` first and refuses a node of another chain id: a transaction
   signed for one chain is worthless on another, so failing early beats a stream of
   BAD_SIGNATURE rejections.
-- Submissions: ``submit`` (unary), ``submit_many`` (the bidirectional ``SubmitStream``; one
-  result per envelope, in order) and ``execute`` (submit, then wait for the receipt in an
-  executed block).  Refusals raise ``TxRejected`` carrying the node's stable code.
+- Submissions: ``submit`` (unary), ``submit_batch`` (``SubmitBatch``: many envelopes per
+  message, split to the node's limits — the fast path, issue 6), ``submit_many`` (the
+  bidirectional ``SubmitStream``; one result per envelope, in order) and ``execute`` (submit,
+  then wait for the receipt in an executed block).  Refusals raise ``TxRejected`` carrying the
+  node's stable code.
 - Reads verify every Merkle proof against the returned root by default (``verify=True``);
   a proof that does not verify raises ``ProofError`` — a client must not act on unproven
   state it was told was proven.
@@ -32,6 +34,27 @@ log = logging.getLogger(__name__)
 
 RECONNECT_BACKOFF_S = (0.2, 0.5, 1.0, 2.0, 5.0)
 DEFAULT_RPC_TIMEOUT_S = 10.0
+BATCH_ENVELOPES = 1024                # per SubmitBatch call (node limit: 4096)
+BATCH_BYTES = 1024 * 1024             # per SubmitBatch call (node limit: 2 MiB)
+
+
+def split_batches(envelopes: list[tx_pb2.Envelope], max_count: int = BATCH_ENVELOPES,
+                  max_bytes: int = BATCH_BYTES) -> list[list[tx_pb2.Envelope]]:
+    """Consecutive slices within the SubmitBatch limits (an envelope costs its size + 4 bytes of
+    framing); order is kept, so results concatenate back in envelope order."""
+    out: list[list[tx_pb2.Envelope]] = []
+    cur: list[tx_pb2.Envelope] = []
+    used = 0
+    for e in envelopes:
+        size = e.ByteSize() + 4
+        if cur and (len(cur) >= max_count or used + size > max_bytes):
+            out.append(cur)
+            cur, used = [], 0
+        cur.append(e)
+        used += size
+    if cur:
+        out.append(cur)
+    return out
 
 
 def verify_proofs(root: bytes, proofs: Iterable[state_pb2.ProvenValue]) -> int:
@@ -122,6 +145,34 @@ class Client:
         except grpc.RpcError as err:
             raise _map_rpc_error(err, "SubmitTransaction") from None
         return _check_result(res) if check else res
+
+    async def submit_batch(self, envelopes: Iterable[tx_pb2.Envelope], *, in_flight: int = 4
+                           ) -> list[client_pb2.SubmitResult]:
+        """Admission of many envelopes over ``SubmitBatch`` calls (at most ``in_flight`` at once);
+        one result per envelope, in order, never raising per transaction (check ``accepted``).
+        ``seq`` is the envelope's position in ``envelopes``."""
+        parts = split_batches(list(envelopes))
+        sem = asyncio.Semaphore(max(1, in_flight))
+
+        async def one(part: list[tx_pb2.Envelope]) -> list[client_pb2.SubmitResult]:
+            async with sem:
+                try:
+                    reply = await self.stub.SubmitBatch(client_pb2.EnvelopeBatch(envelopes=part),
+                                                        timeout=DEFAULT_RPC_TIMEOUT_S)
+                except grpc.RpcError as err:
+                    raise _map_rpc_error(err, "SubmitBatch") from None
+                return list(reply.results)
+
+        out: list[client_pb2.SubmitResult] = []
+        for results in await asyncio.gather(*(one(p) for p in parts)):
+            for r in results:
+                r.seq = len(out)
+                out.append(r)
+        return out
+
+    def batcher(self, *, flush_ms: float = 5.0, max_envelopes: int = BATCH_ENVELOPES) -> "BatchSender":
+        """A sender that groups ``send`` calls into ``SubmitBatch`` messages (issue 6)."""
+        return BatchSender(self, flush_ms=flush_ms, max_envelopes=max_envelopes)
 
     async def submit_many(self, envelopes: Iterable[tx_pb2.Envelope]) -> list[client_pb2.SubmitResult]:
         """Pipeline envelopes over one ``SubmitStream``; results in order, never raising per tx."""
@@ -338,3 +389,61 @@ class SubmitStream:
         if self._task is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._task, 10)
+
+
+class BatchSender:
+    """``send(env)`` returns that envelope's future SubmitResult; envelopes sent within
+    ``flush_ms`` of each other (at most ``max_envelopes``) travel in one ``SubmitBatch``, so a
+    busy client pays gRPC's per-message cost once per batch instead of once per order."""
+
+    def __init__(self, client: Client, *, flush_ms: float, max_envelopes: int):
+        self.client = client
+        self.flush_s = max(0.0, flush_ms) / 1000
+        self.max_envelopes = max(1, min(max_envelopes, BATCH_ENVELOPES))
+        self._envs: list[tx_pb2.Envelope] = []
+        self._futs: list[asyncio.Future] = []
+        self._timer: Optional[asyncio.TimerHandle] = None
+        self._calls: set[asyncio.Task] = set()
+
+    def send(self, env: tx_pb2.Envelope) -> asyncio.Future:
+        loop = asyncio.get_running_loop()
+        fut = loop.create_future()
+        self._envs.append(env)
+        self._futs.append(fut)
+        if len(self._envs) >= self.max_envelopes:
+            self.flush()
+        elif self._timer is None:
+            self._timer = loop.call_later(self.flush_s, self.flush)
+        return fut
+
+    def flush(self) -> None:
+        """Send what is pending now as one batch."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if not self._envs:
+            return
+        envs, futs, self._envs, self._futs = self._envs, self._futs, [], []
+        task = asyncio.get_running_loop().create_task(self._call(envs, futs))
+        self._calls.add(task)
+        task.add_done_callback(self._calls.discard)
+
+    async def _call(self, envs: list[tx_pb2.Envelope], futs: list[asyncio.Future]) -> None:
+        try:
+            reply = await self.client.stub.SubmitBatch(client_pb2.EnvelopeBatch(envelopes=envs),
+                                                       timeout=DEFAULT_RPC_TIMEOUT_S)
+        except grpc.RpcError as err:
+            exc = _map_rpc_error(err, "SubmitBatch")
+            for f in futs:
+                if not f.done():
+                    f.set_exception(exc)
+            return
+        for f, r in zip(futs, reply.results):
+            if not f.done():
+                f.set_result(r)
+
+    async def close(self) -> None:
+        """Flush and wait for every batch in flight."""
+        self.flush()
+        if self._calls:
+            await asyncio.gather(*self._calls, return_exceptions=True)

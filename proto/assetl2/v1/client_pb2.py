@@ -26,39 +26,43 @@ from proto.assetl2.v1 import tx_pb2 as proto_dot_assetl2_dot_v1_dot_tx__pb2
 from proto.assetl2.v1 import state_pb2 as proto_dot_assetl2_dot_v1_dot_state__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dproto/assetl2/v1/client.proto\x12\nassetl2.v1\x1a\x19proto/assetl2/v1/tx.proto\x1a\x1cproto/assetl2/v1/state.proto\"\x8c\x01\n\x0cSubmitResult\x12\x0b\n\x03seq\x18\x01 \x01(\x04\x12\x0f\n\x07tx_hash\x18\x02 \x01(\x0c\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x03 \x01(\x08\x12\x13\n\x0bgrpc_status\x18\x04 \x01(\r\x12\x12\n\nerror_code\x18\x05 \x01(\r\x12\x12\n\nerror_name\x18\x06 \x01(\t\x12\x0f\n\x07message\x18\x07 \x01(\t\"1\n\x11GetAccountRequest\x12\x0c\n\x04user\x18\x01 \x01(\x0c\x12\x0e\n\x06height\x18\x02 \x01(\x04\"\\\n\x13GetOrderBookRequest\x12\x0f\n\x07slab_id\x18\x01 \x01(\r\x12\x15\n\rinstrument_id\x18\x02 \x01(\r\x12\r\n\x05\x64\x65pth\x18\x03 \x01(\r\x12\x0e\n\x06height\x18\x04 \x01(\x04\"@\n\x0eGetHoldRequest\x12\x0c\n\x04user\x18\x01 \x01(\x0c\x12\x10\n\x08route_id\x18\x02 \x01(\x04\x12\x0e\n\x06height\x18\x03 \x01(\x04\"3\n\x14GetStateValueRequest\x12\x0b\n\x03key\x18\x01 \x01(\x0c\x12\x0e\n\x06height\x18\x02 \x01(\x04\"]\n\nStateValue\x12\'\n\x06\x61nchor\x18\x01 \x01(\x0b\x32\x17.assetl2.v1.StateAnchor\x12&\n\x05value\x18\x02 \x01(\x0b\x32\x17.assetl2.v1.ProvenValue\"!\n\x0fGetBlockRequest\x12\x0e\n\x06height\x18\x01 \x01(\x04\"6\n\x0fGetBatchRequest\x12\x13\n\x0b\x62\x61tch_index\x18\x01 \x01(\x04\x12\x0e\n\x06latest\x18\x02 \x01(\x08\"^\n\x13StreamEventsRequest\x12\x13\n\x0b\x66rom_height\x18\x01 \x01(\x04\x12$\n\x05kinds\x18\x02 \x03(\x0e\x32\x15.assetl2.v1.EventKind\x12\x0c\n\x04user\x18\x03 \x01(\x0c\"\x12\n\x10GetStatusRequest\"_\n\nRoleStatus\x12\x0c\n\x04role\x18\x01 \x01(\t\x12\x0f\n\x07\x65nabled\x18\x02 \x01(\x08\x12\x13\n\x0bimplemented\x18\x03 \x01(\x08\x12\r\n\x05ready\x18\x04 \x01(\x08\x12\x0e\n\x06\x64\x65tail\x18\x05 \x01(\t\"\x8a\x03\n\nNodeStatus\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x10\n\x08\x63hain_id\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12%\n\x05roles\x18\x04 \x03(\x0b\x32\x16.assetl2.v1.RoleStatus\x12\x0e\n\x06height\x18\x05 \x01(\x04\x12\x0c\n\x04view\x18\x06 \x01(\x04\x12\r\n\x05\x65poch\x18\x07 \x01(\x04\x12\x12\n\nstate_root\x18\x08 \x01(\x0c\x12\x19\n\x11last_decided_view\x18\t \x01(\x04\x12\x17\n\x0fpeers_connected\x18\n \x01(\r\x12\x14\n\x0cmempool_size\x18\x0b \x01(\r\x12\x19\n\x11last_posted_batch\x18\x0c \x01(\x04\x12\x1c\n\x14last_confirmed_batch\x18\r \x01(\x04\x12\r\n\x05ready\x18\x0e \x01(\x08\x12\x1a\n\x12\x64\x65\x63ided_block_hash\x18\x0f \x01(\x0c\x12\x18\n\x10sequencer_detail\x18\x10 \x01(\t\x12\x18\n\x10state_divergence\x18\x11 \x01(\x08*\x85\x01\n\tEventKind\x12\x1a\n\x16\x45VENT_KIND_UNSPECIFIED\x10\x00\x12\x14\n\x10\x45VENT_KIND_BLOCK\x10\x01\x12\x13\n\x0f\x45VENT_KIND_FILL\x10\x02\x12\x1b\n\x17\x45VENT_KIND_ORDER_UPDATE\x10\x03\x12\x14\n\x10\x45VENT_KIND_BATCH\x10\x04\x32\xb0\x05\n\tClientApi\x12\x43\n\x11SubmitTransaction\x12\x14.assetl2.v1.Envelope\x1a\x18.assetl2.v1.SubmitResult\x12\x42\n\x0cSubmitStream\x12\x14.assetl2.v1.Envelope\x1a\x18.assetl2.v1.SubmitResult(\x01\x30\x01\x12\x45\n\nGetAccount\x12\x1d.assetl2.v1.GetAccountRequest\x1a\x18.assetl2.v1.AccountState\x12\x46\n\x0cGetOrderBook\x12\x1f.assetl2.v1.GetOrderBookRequest\x1a\x15.assetl2.v1.OrderBook\x12\x37\n\x07GetHold\x12\x1a.assetl2.v1.GetHoldRequest\x1a\x10.assetl2.v1.Hold\x12I\n\rGetStateValue\x12 .assetl2.v1.GetStateValueRequest\x1a\x16.assetl2.v1.StateValue\x12>\n\x08GetBlock\x12\x1b.assetl2.v1.GetBlockRequest\x1a\x15.assetl2.v1.BlockInfo\x12>\n\x08GetBatch\x12\x1b.assetl2.v1.GetBatchRequest\x1a\x15.assetl2.v1.BatchInfo\x12\x44\n\x0cStreamEvents\x12\x1f.assetl2.v1.StreamEventsRequest\x1a\x11.assetl2.v1.Event0\x01\x12\x41\n\tGetStatus\x12\x1c.assetl2.v1.GetStatusRequest\x1a\x16.assetl2.v1.NodeStatusb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dproto/assetl2/v1/client.proto\x12\nassetl2.v1\x1a\x19proto/assetl2/v1/tx.proto\x1a\x1cproto/assetl2/v1/state.proto\"\x8c\x01\n\x0cSubmitResult\x12\x0b\n\x03seq\x18\x01 \x01(\x04\x12\x0f\n\x07tx_hash\x18\x02 \x01(\x0c\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x03 \x01(\x08\x12\x13\n\x0bgrpc_status\x18\x04 \x01(\r\x12\x12\n\nerror_code\x18\x05 \x01(\r\x12\x12\n\nerror_name\x18\x06 \x01(\t\x12\x0f\n\x07message\x18\x07 \x01(\t\"8\n\rEnvelopeBatch\x12\'\n\tenvelopes\x18\x01 \x03(\x0b\x32\x14.assetl2.v1.Envelope\":\n\rSubmitResults\x12)\n\x07results\x18\x01 \x03(\x0b\x32\x18.assetl2.v1.SubmitResult\"1\n\x11GetAccountRequest\x12\x0c\n\x04user\x18\x01 \x01(\x0c\x12\x0e\n\x06height\x18\x02 \x01(\x04\"\\\n\x13GetOrderBookRequest\x12\x0f\n\x07slab_id\x18\x01 \x01(\r\x12\x15\n\rinstrument_id\x18\x02 \x01(\r\x12\r\n\x05\x64\x65pth\x18\x03 \x01(\r\x12\x0e\n\x06height\x18\x04 \x01(\x04\"@\n\x0eGetHoldRequest\x12\x0c\n\x04user\x18\x01 \x01(\x0c\x12\x10\n\x08route_id\x18\x02 \x01(\x04\x12\x0e\n\x06height\x18\x03 \x01(\x04\"3\n\x14GetStateValueRequest\x12\x0b\n\x03key\x18\x01 \x01(\x0c\x12\x0e\n\x06height\x18\x02 \x01(\x04\"]\n\nStateValue\x12\'\n\x06\x61nchor\x18\x01 \x01(\x0b\x32\x17.assetl2.v1.StateAnchor\x12&\n\x05value\x18\x02 \x01(\x0b\x32\x17.assetl2.v1.ProvenValue\"!\n\x0fGetBlockRequest\x12\x0e\n\x06height\x18\x01 \x01(\x04\"6\n\x0fGetBatchRequest\x12\x13\n\x0b\x62\x61tch_index\x18\x01 \x01(\x04\x12\x0e\n\x06latest\x18\x02 \x01(\x08\"^\n\x13StreamEventsRequest\x12\x13\n\x0b\x66rom_height\x18\x01 \x01(\x04\x12$\n\x05kinds\x18\x02 \x03(\x0e\x32\x15.assetl2.v1.EventKind\x12\x0c\n\x04user\x18\x03 \x01(\x0c\"\x12\n\x10GetStatusRequest\"_\n\nRoleStatus\x12\x0c\n\x04role\x18\x01 \x01(\t\x12\x0f\n\x07\x65nabled\x18\x02 \x01(\x08\x12\x13\n\x0bimplemented\x18\x03 \x01(\x08\x12\r\n\x05ready\x18\x04 \x01(\x08\x12\x0e\n\x06\x64\x65tail\x18\x05 \x01(\t\"\x8a\x03\n\nNodeStatus\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x10\n\x08\x63hain_id\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12%\n\x05roles\x18\x04 \x03(\x0b\x32\x16.assetl2.v1.RoleStatus\x12\x0e\n\x06height\x18\x05 \x01(\x04\x12\x0c\n\x04view\x18\x06 \x01(\x04\x12\r\n\x05\x65poch\x18\x07 \x01(\x04\x12\x12\n\nstate_root\x18\x08 \x01(\x0c\x12\x19\n\x11last_decided_view\x18\t \x01(\x04\x12\x17\n\x0fpeers_connected\x18\n \x01(\r\x12\x14\n\x0cmempool_size\x18\x0b \x01(\r\x12\x19\n\x11last_posted_batch\x18\x0c \x01(\x04\x12\x1c\n\x14last_confirmed_batch\x18\r \x01(\x04\x12\r\n\x05ready\x18\x0e \x01(\x08\x12\x1a\n\x12\x64\x65\x63ided_block_hash\x18\x0f \x01(\x0c\x12\x18\n\x10sequencer_detail\x18\x10 \x01(\t\x12\x18\n\x10state_divergence\x18\x11 \x01(\x08*\x85\x01\n\tEventKind\x12\x1a\n\x16\x45VENT_KIND_UNSPECIFIED\x10\x00\x12\x14\n\x10\x45VENT_KIND_BLOCK\x10\x01\x12\x13\n\x0f\x45VENT_KIND_FILL\x10\x02\x12\x1b\n\x17\x45VENT_KIND_ORDER_UPDATE\x10\x03\x12\x14\n\x10\x45VENT_KIND_BATCH\x10\x04\x32\xf5\x05\n\tClientApi\x12\x43\n\x11SubmitTransaction\x12\x14.assetl2.v1.Envelope\x1a\x18.assetl2.v1.SubmitResult\x12\x42\n\x0cSubmitStream\x12\x14.assetl2.v1.Envelope\x1a\x18.assetl2.v1.SubmitResult(\x01\x30\x01\x12\x43\n\x0bSubmitBatch\x12\x19.assetl2.v1.EnvelopeBatch\x1a\x19.assetl2.v1.SubmitResults\x12\x45\n\nGetAccount\x12\x1d.assetl2.v1.GetAccountRequest\x1a\x18.assetl2.v1.AccountState\x12\x46\n\x0cGetOrderBook\x12\x1f.assetl2.v1.GetOrderBookRequest\x1a\x15.assetl2.v1.OrderBook\x12\x37\n\x07GetHold\x12\x1a.assetl2.v1.GetHoldRequest\x1a\x10.assetl2.v1.Hold\x12I\n\rGetStateValue\x12 .assetl2.v1.GetStateValueRequest\x1a\x16.assetl2.v1.StateValue\x12>\n\x08GetBlock\x12\x1b.assetl2.v1.GetBlockRequest\x1a\x15.assetl2.v1.BlockInfo\x12>\n\x08GetBatch\x12\x1b.assetl2.v1.GetBatchRequest\x1a\x15.assetl2.v1.BatchInfo\x12\x44\n\x0cStreamEvents\x12\x1f.assetl2.v1.StreamEventsRequest\x1a\x11.assetl2.v1.Event0\x01\x12\x41\n\tGetStatus\x12\x1c.assetl2.v1.GetStatusRequest\x1a\x16.assetl2.v1.NodeStatusb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'proto.assetl2.v1.client_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_EVENTKIND']._serialized_start=1306
-  _globals['_EVENTKIND']._serialized_end=1439
+  _globals['_EVENTKIND']._serialized_start=1424
+  _globals['_EVENTKIND']._serialized_end=1557
   _globals['_SUBMITRESULT']._serialized_start=103
   _globals['_SUBMITRESULT']._serialized_end=243
-  _globals['_GETACCOUNTREQUEST']._serialized_start=245
-  _globals['_GETACCOUNTREQUEST']._serialized_end=294
-  _globals['_GETORDERBOOKREQUEST']._serialized_start=296
-  _globals['_GETORDERBOOKREQUEST']._serialized_end=388
-  _globals['_GETHOLDREQUEST']._serialized_start=390
-  _globals['_GETHOLDREQUEST']._serialized_end=454
-  _globals['_GETSTATEVALUEREQUEST']._serialized_start=456
-  _globals['_GETSTATEVALUEREQUEST']._serialized_end=507
-  _globals['_STATEVALUE']._serialized_start=509
-  _globals['_STATEVALUE']._serialized_end=602
-  _globals['_GETBLOCKREQUEST']._serialized_start=604
-  _globals['_GETBLOCKREQUEST']._serialized_end=637
-  _globals['_GETBATCHREQUEST']._serialized_start=639
-  _globals['_GETBATCHREQUEST']._serialized_end=693
-  _globals['_STREAMEVENTSREQUEST']._serialized_start=695
-  _globals['_STREAMEVENTSREQUEST']._serialized_end=789
-  _globals['_GETSTATUSREQUEST']._serialized_start=791
-  _globals['_GETSTATUSREQUEST']._serialized_end=809
-  _globals['_ROLESTATUS']._serialized_start=811
-  _globals['_ROLESTATUS']._serialized_end=906
-  _globals['_NODESTATUS']._serialized_start=909
-  _globals['_NODESTATUS']._serialized_end=1303
-  _globals['_CLIENTAPI']._serialized_start=1442
-  _globals['_CLIENTAPI']._serialized_end=2130
+  _globals['_ENVELOPEBATCH']._serialized_start=245
+  _globals['_ENVELOPEBATCH']._serialized_end=301
+  _globals['_SUBMITRESULTS']._serialized_start=303
+  _globals['_SUBMITRESULTS']._serialized_end=361
+  _globals['_GETACCOUNTREQUEST']._serialized_start=363
+  _globals['_GETACCOUNTREQUEST']._serialized_end=412
+  _globals['_GETORDERBOOKREQUEST']._serialized_start=414
+  _globals['_GETORDERBOOKREQUEST']._serialized_end=506
+  _globals['_GETHOLDREQUEST']._serialized_start=508
+  _globals['_GETHOLDREQUEST']._serialized_end=572
+  _globals['_GETSTATEVALUEREQUEST']._serialized_start=574
+  _globals['_GETSTATEVALUEREQUEST']._serialized_end=625
+  _globals['_STATEVALUE']._serialized_start=627
+  _globals['_STATEVALUE']._serialized_end=720
+  _globals['_GETBLOCKREQUEST']._serialized_start=722
+  _globals['_GETBLOCKREQUEST']._serialized_end=755
+  _globals['_GETBATCHREQUEST']._serialized_start=757
+  _globals['_GETBATCHREQUEST']._serialized_end=811
+  _globals['_STREAMEVENTSREQUEST']._serialized_start=813
+  _globals['_STREAMEVENTSREQUEST']._serialized_end=907
+  _globals['_GETSTATUSREQUEST']._serialized_start=909
+  _globals['_GETSTATUSREQUEST']._serialized_end=927
+  _globals['_ROLESTATUS']._serialized_start=929
+  _globals['_ROLESTATUS']._serialized_end=1024
+  _globals['_NODESTATUS']._serialized_start=1027
+  _globals['_NODESTATUS']._serialized_end=1421
+  _globals['_CLIENTAPI']._serialized_start=1560
+  _globals['_CLIENTAPI']._serialized_end=2317
 # @@protoc_insertion_point(module_scope)

@@ -40,6 +40,18 @@ class SubmitResult(_message.Message):
     message: str
     def __init__(self, seq: _Optional[int] = ..., tx_hash: _Optional[bytes] = ..., accepted: _Optional[bool] = ..., grpc_status: _Optional[int] = ..., error_code: _Optional[int] = ..., error_name: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
 
+class EnvelopeBatch(_message.Message):
+    __slots__ = ("envelopes",)
+    ENVELOPES_FIELD_NUMBER: _ClassVar[int]
+    envelopes: _containers.RepeatedCompositeFieldContainer[_tx_pb2.Envelope]
+    def __init__(self, envelopes: _Optional[_Iterable[_Union[_tx_pb2.Envelope, _Mapping]]] = ...) -> None: ...
+
+class SubmitResults(_message.Message):
+    __slots__ = ("results",)
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[SubmitResult]
+    def __init__(self, results: _Optional[_Iterable[_Union[SubmitResult, _Mapping]]] = ...) -> None: ...
+
 class GetAccountRequest(_message.Message):
     __slots__ = ("user", "height")
     USER_FIELD_NUMBER: _ClassVar[int]
