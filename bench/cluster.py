@@ -291,6 +291,8 @@ def run_cluster(n: int, args) -> dict:
         lat1 = [buckets(cluster.metrics(i), "consensus_decide_latency_seconds") for i in range(n)]
         decided = sample(m1, "consensus_decided_txs") - sample(m0, "consensus_decided_txs")
         blocks = sample(m1, "consensus_block_height") - sample(m0, "consensus_block_height")
+        views = sample(m1, "consensus_current_view") - sample(m0, "consensus_current_view")
+        timeouts = sample(m1, "consensus_number_of_timeouts") - sample(m0, "consensus_number_of_timeouts")
         merged0 = _merge(lat0)
         merged1 = _merge(lat1)
         tps = decided / (t1 - t0)
@@ -298,6 +300,7 @@ def run_cluster(n: int, args) -> dict:
         p99 = quantile(merged0, merged1, 0.99)
         mempool = sample(m1, "sequencer_mempool_size")
         log(f"{n} node(s): {tps:,.0f} decided tx/s, {blocks / (t1 - t0):.1f} blocks/s, "
+            f"{views / (t1 - t0):.1f} views/s, {timeouts:.0f} timeouts, "
             f"p50 {p50 and p50 * 1000:.0f} ms, p99 {p99 and p99 * 1000:.0f} ms, mempool {mempool:.0f}")
         go_done = time.monotonic() + 120
         accepted = refused = 0
@@ -310,6 +313,7 @@ def run_cluster(n: int, args) -> dict:
             accepted += a
             refused += r
         return {"nodes": n, "decided_tx_per_s": round(tps, 1), "blocks_per_s": round(blocks / (t1 - t0), 2),
+                "views_per_s": round(views / (t1 - t0), 2), "timeouts": timeouts,
                 "p50_ms": None if p50 is None else round(p50 * 1000, 1),
                 "p99_ms": None if p99 is None else round(p99 * 1000, 1),
                 "accepted": accepted, "refused": refused, "mempool_at_end": mempool,

@@ -9,9 +9,9 @@ Wiring, in data-flow order (issue 6):
     ─► signed attestation ─► state certificate (2f+1) for the batch poster
 
 - Admitted transactions are gossiped to every member (batched every `gossip_flush_ms`), so
-  whichever member leads next can propose them; gossip from an authenticated member is decoded,
-  deduplicated and expiry-checked but neither rate limited nor signature-checked again (the
-  entry node did both; this node's executor verifies those signatures when it applies the block,
+  whichever member leads next can propose them; gossip from an authenticated member is size-
+  checked and deduplicated but neither decoded, rate limited nor signature-checked again (the
+  entry node did those checks; this node's executor verifies those signatures when it applies the block,
   while client transactions verified here at admission are marked in `executor.verified` and
   not checked again — every signature is verified once per node, issue 6).
 - On start the role first catches up decided history from peers (`sequencer/catchup.py`),
@@ -193,6 +193,7 @@ class SequencerRole:
         self._queue: list[_Pending] = []
         self._wake = asyncio.Event()
         self._gossip: list[tx_pb2.Envelope] = []
+        self._gossip_in: list = []
         self._tasks: list[asyncio.Task] = []
         self._buckets: OrderedDict[bytes, TokenBucket] = OrderedDict()
         self._admitted_at: OrderedDict[bytes, float] = OrderedDict()
@@ -258,6 +259,7 @@ class SequencerRole:
             chain_id=self.chain_bytes, committee=committee, index=self.transport.index, verifier=self.verifier,
             genesis=genesis, batch_ms=sc.reservation_batch_ms, store=self.store, deliver=self._to_executor,
             channel=self.transport.channel, registry=self.ctx.registry, timeout_ms=sc.catchup_timeout_ms,
+            sign=self.transport.sign_fetch,
         )
         self._replay_to_executor()
         if committee.size > 1:
@@ -425,11 +427,29 @@ class SequencerRole:
             self.driver.deliver_bytes(sender, frame)
 
     def _on_gossip(self, sender: int, envelopes) -> None:
+        """A member's batch of transactions it admitted; pooled in the next admission round."""
         if self.driver is None:
             return
-        for env in envelopes:
-            self._queue.append(_Pending(env, None, 0, client=False))
+        self._gossip_in.append(envelopes)
         self._wake.set()
+
+    def _admit_gossip(self, batches: list) -> None:
+        """Gossip fast path (issue 6 profile: every member handles every transaction). The
+        entry node checked shape, chain id, expiry, rate and signature; here only the size
+        bound and the mempool's dedup/limits/hook run, without per-transaction answers. The
+        executor stays authoritative: it verifies these signatures (they were never marked)
+        and rejects expired or wrong-chain ones with receipts."""
+        if self.replica is None:
+            return
+        max_bytes = self.sc.max_tx_bytes
+        raws = [raw for envs in batches for env in envs if len(raw := env.SerializeToString()) <= max_bytes]
+        if not raws:
+            return
+        results = self.replica.mempool.submit_many(raws, "")
+        accepted = sum(1 for r in results if r.code == mp.ACCEPTED)
+        if accepted:
+            self.m_admitted.labels("peer").inc(accepted)
+            self.driver.submit((), "")
 
     # ------------------------------------------------------------------ client admission
 
@@ -526,6 +546,12 @@ class SequencerRole:
             await self._wake.wait()
             self._wake.clear()
             batch, self._queue = self._queue, []
+            gossip, self._gossip_in = self._gossip_in, []
+            try:
+                if gossip and self.driver is not None:
+                    self._admit_gossip(gossip)
+            except Exception:  # noqa: BLE001 - a member's bad batch must not stop admission
+                log.exception("gossip admission failed")
             if not batch:
                 continue
             try:

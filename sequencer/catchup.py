@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass
 from typing import AsyncIterator, Callable
 
@@ -176,6 +177,7 @@ class CatchUp:
         registry: CollectorRegistry | None = None,
         request_blocks: int = 256,
         timeout_ms: int = 5_000,
+        sign: Callable[[peer_pb2.FetchBlocksRequest, int], peer_pb2.FetchBlocksRequest] | None = None,
     ) -> None:
         self.chain_id = chain_id
         self.committee = committee
@@ -188,6 +190,7 @@ class CatchUp:
         self.channel = channel
         self.request_blocks = request_blocks
         self.timeout_ms = timeout_ms
+        self.sign = sign  # PeerTransport.sign_fetch: requests count against our own rate-limit bucket
         self.scores: dict[int, int] = {i: 0 for i in range(committee.size) if i != index}
         kw = {"registry": registry}
         self.m_requests = Counter("sequencer_catchup_requests", "FetchBlocks requests sent, by peer.", ["peer"], **kw)
@@ -214,6 +217,8 @@ class CatchUp:
         stub = peer_pb2_grpc.PeerApiStub(self.channel(peer))
         self.m_requests.labels(str(peer)).inc()
         req = peer_pb2.FetchBlocksRequest(from_height=tip.height + 1, max_blocks=self.request_blocks, requester=self.index)
+        if self.sign is not None:
+            req = self.sign(req, int(time.time() * 1000))
         delivered = 0
         call = stub.FetchBlocks(req, timeout=self.timeout_ms / 1000, wait_for_ready=False)
         try:

@@ -15,6 +15,7 @@ Rejections are values (`Admission`) with stable codes, never exceptions.
 
 from __future__ import annotations
 
+import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Callable, Iterable, NamedTuple, Protocol
@@ -146,9 +147,10 @@ class Mempool:
         now = self.clock.now_ms()
         bucket = self._bucket(client_id, now) if client_id else None
         out: list[Admission] = []
+        fast_hash = hashlib.sha256 if hash_of is default_tx_hash else None
         for tx in txs:
             size = len(tx)
-            h = hash_of(tx)
+            h = fast_hash(tx).digest() if fast_hash is not None else hash_of(tx)
             if size > cfg.max_tx_bytes:
                 out.append(Admission(TOO_LARGE, h, f"{size} bytes > limit {cfg.max_tx_bytes}"))
             elif h in pool:
@@ -212,13 +214,16 @@ class Mempool:
 
     def remove_decided(self, hashes: Iterable[bytes]) -> int:
         """Drop decided transactions and remember them so they are not admitted again."""
-        removed = 0
+        removed = freed = 0
+        pop, decided = self._txs.pop, self._decided
         for h in hashes:
-            tx = self._txs.pop(h, None)
+            tx = pop(h, None)
             if tx is not None:
-                self._bytes -= len(tx)
+                freed += len(tx)
                 removed += 1
-            self._decided[h] = None
-            if len(self._decided) > self.config.remember_decided:
-                self._decided.popitem(last=False)
+            decided[h] = None
+        self._bytes -= freed
+        excess = len(decided) - self.config.remember_decided
+        for _ in range(max(0, excess)):
+            decided.popitem(last=False)
         return removed

@@ -16,6 +16,11 @@ Implements `driver.Transport` over the `PeerApi` service (`proto/assetl2/v1/peer
 - **Reconnect with backoff.** Each peer has one long-lived task that (re)opens a channel and a
   client stream, doubling its wait after each failure up to a cap, reset by a healthy stream.
 - **Limits.** gRPC message size limits bound every inbound message; TLS is optional.
+  `FetchBlocks` is rate limited per requester with a token bucket (issue 6 §5): a request
+  signed by a committee member (`types.fetch_signing_bytes`, issued within `FETCH_MAX_AGE_MS`)
+  draws from that member's bucket, an unsigned or badly signed one from one shared
+  "anonymous" bucket; a refused request is RESOURCE_EXHAUSTED and counted in
+  `sequencer_fetch_refused_total{peer}`.
 
 The transport is deliberately ignorant of what the payloads mean: it hands authenticated
 consensus frames, transaction batches and attestations to callbacks supplied by the node.
@@ -28,6 +33,7 @@ import logging
 import os
 import random
 import struct
+import time
 from collections import deque
 from dataclasses import dataclass
 from typing import AsyncIterator, Callable, Sequence
@@ -39,11 +45,14 @@ from proto.assetl2.v1 import peer_pb2, peer_pb2_grpc, tx_pb2
 
 from .codec import encode_message
 from .crypto import Signer, Verifier
-from .types import Committee, Message, signing_bytes
+from .mempool import TokenBucket
+from .types import Committee, Message, fetch_signing_bytes, signing_bytes
 
 log = logging.getLogger(__name__)
 
 ENVELOPE_KIND = b"peer-envelope"
+FETCH_MAX_AGE_MS = 60_000
+ANONYMOUS = "anonymous"
 
 
 def envelope_signing_bytes(chain_id: bytes, message: bytes) -> bytes:
@@ -62,6 +71,8 @@ class TransportConfig:
     tls_cert: bytes | None = None         # PEM; server and client use the same pair
     tls_key: bytes | None = None
     tls_ca: bytes | None = None           # trust root for peers; defaults to tls_cert
+    fetch_rate_per_s: float = 20.0        # FetchBlocks requests per second per member (refill)
+    fetch_burst: float = 40.0             # ... and the bucket's capacity
 
 
 class TransportMetrics:
@@ -73,6 +84,8 @@ class TransportMetrics:
         self.sent = Counter("sequencer_peer_sent", "Outbound messages written to a peer stream, by peer.", ["peer"], **kw)
         self.connected = Gauge("sequencer_peers_connected", "Peers with an open outbound stream.", **kw)
         self.reconnects = Counter("sequencer_peer_reconnects", "Outbound stream (re)connect attempts, by peer.", ["peer"], **kw)
+        self.fetch_refused = Counter("sequencer_fetch_refused", "FetchBlocks requests refused by the per-peer rate limit, by requester "
+                                     "(committee index, or 'anonymous' when unsigned).", ["peer"], **kw)
 
 
 class _Outbox:
@@ -146,6 +159,7 @@ class PeerTransport:
         self._server: grpc.aio.Server | None = None
         self._channels: dict[int, grpc.aio.Channel] = {}
         self._stopping = False
+        self._fetch_buckets: dict[str, TokenBucket] = {}   # at most committee size + 1 keys
 
     # -- driver.Transport ----------------------------------------------------------------------
 
@@ -331,6 +345,35 @@ class PeerTransport:
             return None
         return msg
 
+    def fetch_requester(self, req: peer_pb2.FetchBlocksRequest, now_ms: int) -> int | None:
+        """The committee index that signed this FetchBlocks request, or None (anonymous)."""
+        if not req.signature or not self.committee.contains(req.requester) or abs(now_ms - req.issued_ms) > FETCH_MAX_AGE_MS:
+            return None
+        signed = fetch_signing_bytes(self.chain_id, req.requester, req.from_height, req.max_blocks, req.issued_ms)
+        if not self.verifier.verify(self.committee.public_key(req.requester), signed, req.signature):
+            return None
+        return req.requester
+
+    def admit_fetch(self, req: peer_pb2.FetchBlocksRequest, now_ms: int) -> str | None:
+        """Take a token from the requester's bucket; the refusal message, or None if allowed."""
+        who = self.fetch_requester(req, now_ms)
+        key = ANONYMOUS if who is None else str(who)
+        bucket = self._fetch_buckets.get(key)
+        if bucket is None:
+            bucket = self._fetch_buckets[key] = TokenBucket(self.config.fetch_burst, now_ms)
+        if bucket.take(self.config.fetch_rate_per_s, self.config.fetch_burst, now_ms):
+            return None
+        self.metrics.fetch_refused.labels(key).inc()
+        return (f"FetchBlocks rate limit: requester {key} over {self.config.fetch_rate_per_s:g} requests/s "
+                f"(burst {self.config.fetch_burst:g}); retry later")
+
+    def sign_fetch(self, req: peer_pb2.FetchBlocksRequest, now_ms: int) -> peer_pb2.FetchBlocksRequest:
+        """Sign an outgoing FetchBlocks request as this member (so it draws from our own bucket)."""
+        req.requester, req.issued_ms = self.index, now_ms
+        req.signature = self.signer.sign(fetch_signing_bytes(self.chain_id, req.requester, req.from_height,
+                                                             req.max_blocks, req.issued_ms))
+        return req
+
     def dispatch(self, sender: int, msg: peer_pb2.PeerMessage) -> None:
         kind = msg.WhichOneof("kind")
         if kind == "consensus":
@@ -382,6 +425,9 @@ class _Servicer(peer_pb2_grpc.PeerApiServicer):
     async def FetchBlocks(self, request, context):
         if self.t.fetch_blocks is None:
             await context.abort(grpc.StatusCode.UNIMPLEMENTED, "catch-up not served by this node")
+        refused = self.t.admit_fetch(request, int(time.time() * 1000))
+        if refused is not None:
+            await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, refused)
         async for item in self.t.fetch_blocks(request):
             yield item
 

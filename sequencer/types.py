@@ -50,6 +50,12 @@ def signing_bytes(kind: bytes, chain_id: bytes, body: bytes) -> bytes:
     return DOMAIN_PREFIX + kind + b"\x00" + _chain_tag(chain_id) + body
 
 
+def fetch_signing_bytes(chain_id: bytes, requester: int, from_height: int, max_blocks: int, issued_ms: int) -> bytes:
+    """What a member signs to ask for decided blocks (`FetchBlocksRequest`), so a server can rate
+    limit per authenticated member (issue 6 §5) rather than per claimed index."""
+    return signing_bytes(b"fetch-blocks", chain_id, struct.pack(">IQIQ", requester, from_height, max_blocks, issued_ms))
+
+
 def tx_hash(tx: bytes) -> bytes:
     """Default transaction identity used for payload roots and mempool dedup."""
     return hashlib.sha256(tx).digest()
@@ -179,7 +185,8 @@ class Block:
 
     @cached_property
     def tx_hashes(self) -> tuple[bytes, ...]:
-        return tuple(tx_hash(tx) for tx in self.payload)
+        sha = hashlib.sha256
+        return tuple([sha(tx).digest() for tx in self.payload])  # = tx_hash, without a call per tx
 
     @cached_property
     def payload_root(self) -> bytes:

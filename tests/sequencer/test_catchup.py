@@ -133,3 +133,52 @@ async def test_catch_up_fetches_from_peers_scores_the_liar_down_and_delivers_in_
     assert cu.scores[1] < 5 and cu.scores[2] > 0
     assert registry.get_sample_value("sequencer_catchup_failures_total", {"peer": "1", "reason": "invalid_certificate"}) >= 1
     assert registry.get_sample_value("sequencer_catchup_failures_total", {"peer": "0", "reason": "unavailable"}) >= 1
+
+
+async def test_fetch_blocks_is_rate_limited_per_authenticated_peer_and_refusals_are_counted(sim):
+    import time as _time
+
+    import grpc
+
+    from proto.assetl2.v1 import peer_pb2_grpc
+
+    addrs = [f"127.0.0.1:{free_port()}" for _ in range(4)]
+    store = sim.nodes[0].store
+    registry = CollectorRegistry()
+    server = PeerTransport(TransportConfig(listen=addrs[0], peers=tuple(addrs), fetch_rate_per_s=0.01, fetch_burst=2),
+                           sim.config.chain_id, sim.committee, sim.signers[0], on_consensus=lambda s, f: None,
+                           fetch_blocks=lambda req: serve_fetch(store, req), registry=registry)
+    members = {i: PeerTransport(TransportConfig(listen=addrs[i], peers=tuple(addrs)), sim.config.chain_id, sim.committee,
+                                sim.signers[i], on_consensus=lambda s, f: None) for i in (2, 3)}
+    await server.start()
+
+    async def fetch(req) -> grpc.StatusCode:
+        stub = peer_pb2_grpc.PeerApiStub(members[3].channel(0))
+        try:
+            got = [m async for m in stub.FetchBlocks(req, timeout=5)]
+        except grpc.aio.AioRpcError as err:
+            assert "rate limit" in err.details()
+            return err.code()
+        assert got and got[0].height == 1
+        return grpc.StatusCode.OK
+
+    def signed(i: int):
+        return members[i].sign_fetch(peer_pb2.FetchBlocksRequest(from_height=1, max_blocks=2), int(_time.time() * 1000))
+
+    try:
+        codes3 = [await fetch(signed(3)) for _ in range(4)]
+        code2 = await fetch(signed(2))  # another member has its own bucket
+        forged = signed(2)
+        forged.signature = bytes(64)
+        anon = [await fetch(forged) for _ in range(3)]  # a bad signature counts as anonymous
+    finally:
+        await server.stop()
+        for t in members.values():
+            await t.stop()
+    ok, limited = grpc.StatusCode.OK, grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert codes3 == [ok, ok, limited, limited]
+    assert code2 == ok
+    assert anon == [ok, ok, limited]
+    assert registry.get_sample_value("sequencer_fetch_refused_total", {"peer": "3"}) == 2
+    assert registry.get_sample_value("sequencer_fetch_refused_total", {"peer": "anonymous"}) == 1
+    assert registry.get_sample_value("sequencer_fetch_refused_total", {"peer": "2"}) is None

@@ -82,14 +82,18 @@ class StateCertificate(_message.Message):
     def __init__(self, height: _Optional[int] = ..., state_root: _Optional[bytes] = ..., tx_log_root: _Optional[bytes] = ..., tx_log_size: _Optional[int] = ..., signer_bitmap: _Optional[bytes] = ..., signatures: _Optional[_Iterable[bytes]] = ...) -> None: ...
 
 class FetchBlocksRequest(_message.Message):
-    __slots__ = ("from_height", "max_blocks", "requester")
+    __slots__ = ("from_height", "max_blocks", "requester", "issued_ms", "signature")
     FROM_HEIGHT_FIELD_NUMBER: _ClassVar[int]
     MAX_BLOCKS_FIELD_NUMBER: _ClassVar[int]
     REQUESTER_FIELD_NUMBER: _ClassVar[int]
+    ISSUED_MS_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
     from_height: int
     max_blocks: int
     requester: int
-    def __init__(self, from_height: _Optional[int] = ..., max_blocks: _Optional[int] = ..., requester: _Optional[int] = ...) -> None: ...
+    issued_ms: int
+    signature: bytes
+    def __init__(self, from_height: _Optional[int] = ..., max_blocks: _Optional[int] = ..., requester: _Optional[int] = ..., issued_ms: _Optional[int] = ..., signature: _Optional[bytes] = ...) -> None: ...
 
 class DecidedBlock(_message.Message):
     __slots__ = ("height", "block", "qc", "commit_block", "commit_qc")
