@@ -45,7 +45,7 @@ from sequencer import mempool as mp
 from sequencer.attest import Attestor
 from sequencer.catchup import CatchUp, serve_fetch
 from sequencer.codec import CodecLimits
-from sequencer.consensus import ConsensusConfig, Decide, RecoveredState, Replica
+from sequencer.consensus import CaughtUp, ConsensusConfig, Decide, RecoveredState, Replica
 from sequencer.crypto import Signer, Verifier
 from sequencer.latency import LatencyHistogram
 from sequencer.driver import ReplicaDriver, SystemClock
@@ -61,6 +61,9 @@ log = logging.getLogger(__name__)
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.35, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0)
 TRACK_LATENCY_TXS = 200_000
 VERIFY_CHUNK = 256
+CATCHUP_LAG_BLOCKS = 8       # behind by more than this (a verified proposal's height): catch up live
+CATCHUP_CHECK_S = 0.25
+LIVE_CATCHUP_ROUNDS = 64     # FetchBlocks rounds per live catch-up (256 blocks each at most)
 SIG_THREADS = 2
 INLINE_VERIFY = 4
 
@@ -285,6 +288,11 @@ class SequencerRole:
         loop = asyncio.get_running_loop()
         self._tasks.append(loop.create_task(self._admission_loop(), name="sequencer-admission"))
         self._tasks.append(loop.create_task(self._gossip_loop(), name="sequencer-gossip"))
+        if committee.size > 1:
+            self.catchup.tip_source = lambda: self.replica.decided_tip.block
+            self.catchup.durable = False
+            self.catchup.deliver = lambda decide: self.driver.deliver_event(CaughtUp(decide))
+            self._tasks.append(loop.create_task(self._live_catchup_loop(), name="sequencer-catchup"))
         self.detail = self._detail()
         log.info("sequencer started", extra={
             "committee": committee.size, "index": self.transport.index, "decided_height": tip.height,
@@ -653,6 +661,27 @@ class SequencerRole:
             log.exception("executor admission_check failed")
             return None
         return verdict
+
+    async def _live_catchup_loop(self) -> None:
+        """Catch-up while running (issue 6): when a verified proposal shows the cluster more than
+        CATCHUP_LAG_BLOCKS above our decided tip, fetch the decided blocks from peers
+        (sequencer/catchup.py, verified against the committee) and hand them to the replica as
+        `CaughtUp` events; consensus keeps running meanwhile. Short gaps are left to the
+        in-protocol BlockRequest."""
+        while True:
+            await asyncio.sleep(CATCHUP_CHECK_S)
+            r = self.replica
+            if r is None or self.driver is None or r.highest_seen_height - r.decided_height <= CATCHUP_LAG_BLOCKS:
+                continue
+            behind = r.highest_seen_height - r.decided_height
+            try:
+                result = await self.catchup.run(max_rounds=LIVE_CATCHUP_ROUNDS)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - a failed round is retried at the next check
+                log.exception("live catch-up failed")
+                continue
+            log.info("sequencer live catch-up", extra={"behind": behind, "delivered": result.delivered, "height": result.height})
 
     async def _gossip_loop(self) -> None:
         """Forward admitted client transactions to every member, batched."""

@@ -18,8 +18,11 @@ the best-scored peers are asked first, and per-peer metrics show who failed how
 (`sequencer_catchup_requests_total{peer}`, `sequencer_catchup_failures_total{peer,reason}`).
 
 Catch-up runs when the sequencer role starts, before its replica is built from storage, so the
-replica resumes from the caught-up tip; the in-protocol `BlockRequest` covers the short tail
-the cluster decides meanwhile (sequencer/README.md).
+replica resumes from the caught-up tip. It also runs while the node is running (issue 6), when
+the replica has seen a proposal more than a few heights above its decided tip: then `tip`
+reads the replica's decided tip, nothing is written here (`durable=False`), and each proven
+`Decide` goes to the replica as a `CaughtUp` event, which stores and executes it exactly like
+its own decisions. The in-protocol `BlockRequest` covers short gaps.
 """
 
 from __future__ import annotations
@@ -178,6 +181,8 @@ class CatchUp:
         request_blocks: int = 256,
         timeout_ms: int = 5_000,
         sign: Callable[[peer_pb2.FetchBlocksRequest, int], peer_pb2.FetchBlocksRequest] | None = None,
+        tip: Callable[[], Block] | None = None,
+        durable: bool = True,
     ) -> None:
         self.chain_id = chain_id
         self.committee = committee
@@ -191,6 +196,9 @@ class CatchUp:
         self.request_blocks = request_blocks
         self.timeout_ms = timeout_ms
         self.sign = sign  # PeerTransport.sign_fetch: requests count against our own rate-limit bucket
+        self.tip_source = tip
+        self.durable = durable
+        self._delivered: Block | None = None  # last block handed to `deliver` in this run
         self.scores: dict[int, int] = {i: 0 for i in range(committee.size) if i != index}
         kw = {"registry": registry}
         self.m_requests = Counter("sequencer_catchup_requests", "FetchBlocks requests sent, by peer.", ["peer"], **kw)
@@ -200,6 +208,13 @@ class CatchUp:
         self.progress = ""
 
     def _tip(self) -> Block:
+        """Where the next request starts: our decided tip, or what this run already delivered."""
+        tip = self.tip_source() if self.tip_source is not None else self._stored_tip()
+        if self._delivered is not None and self._delivered.height > tip.height:
+            return self._delivered
+        return tip
+
+    def _stored_tip(self) -> Block:
         h = self.store.decided_height
         if h == 0:
             return self.genesis
@@ -225,8 +240,10 @@ class CatchUp:
             async for msg in call:
                 decide = sv.add(msg)
                 if decide is not None:
-                    await asyncio.get_running_loop().run_in_executor(None, self.store.decide, decide)
+                    if self.durable:
+                        await asyncio.get_running_loop().run_in_executor(None, self.store.decide, decide)
                     self.deliver(decide)
+                    self._delivered = decide.blocks[-1].block
                     delivered += len(decide.blocks)
                     self.m_blocks.labels(str(peer)).inc(len(decide.blocks))
                     self.progress = f"caught up to height {decide.blocks[-1].block.height} from peer {peer}"
@@ -237,6 +254,7 @@ class CatchUp:
     async def run(self, max_rounds: int = 1_000) -> CatchUpResult:
         """Ask peers (best score first) until a full round brings nothing new; bounded rounds."""
         total = tried = 0
+        self._delivered = None
         for _ in range(max_rounds):
             progressed = False
             for peer in sorted(self.scores, key=lambda p: -self.scores[p]):
@@ -260,4 +278,4 @@ class CatchUp:
                     break  # start the next round from the new tip, best peer first
             if not progressed:
                 break
-        return CatchUpResult(total, self.store.decided_height, tried)
+        return CatchUpResult(total, self._tip().height, tried)

@@ -128,7 +128,17 @@ class NewTransactions:
     client_id: str = ""
 
 
-Event = Union[Start, MessageReceived, RawMessageReceived, TimerFired, NewTransactions]
+@dataclass(frozen=True)
+class CaughtUp:
+    """Blocks a running node fetched over `FetchBlocks` and `catchup.StreamVerifier` proved
+    decided (two-chain, verified QCs). The replica adopts those that extend its decided tip and
+    emits them as its own `Decide`, so storage and the executor see them exactly once, through
+    the same path as blocks it decided itself (issue 6: catch-up while running)."""
+
+    decide: "Decide"
+
+
+Event = Union[Start, MessageReceived, RawMessageReceived, TimerFired, NewTransactions, CaughtUp]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -265,6 +275,7 @@ class Replica:
         self.pending_proposals: dict[int, Proposal] = {}
         self.pending_qcs: dict[bytes, QuorumCertificate] = {}
         self.wanted: dict[bytes, int] = {}
+        self.highest_seen_height = 0  # of any verified proposal: how far behind we may be
         self._fetch_rr = 0
         self._helped: dict[int, int] = {}
         self._tx_hash_cache: dict[bytes, tuple[bytes, ...]] = {}
@@ -373,6 +384,8 @@ class Replica:
             self._on_new_transactions(item)
         elif isinstance(item, Start):
             self._on_start()
+        elif isinstance(item, CaughtUp):
+            self._on_caught_up(item.decide)
         else:
             raise Rejected("unknown_event")
 
@@ -669,6 +682,8 @@ class Replica:
             self._check_qc(b.justify)
             if p.tc is not None:
                 self._check_tc(p.tc)
+        if b.height > self.highest_seen_height:
+            self.highest_seen_height = b.height  # signed by its leader over a verified QC
         known = self.proposals_by_view.get(b.view)
         if known is not None:
             raise Rejected("duplicate" if known == b.hash else "equivocation")
@@ -789,6 +804,38 @@ class Replica:
         self.mempool.remove_decided(h for d in decided for h in self._tx_hashes(d.block))
         self._prune()
         return False
+
+    def _on_caught_up(self, decide: "Decide") -> None:
+        """Adopt caught-up decided blocks above our tip; they must extend it (else `wrong_chain`)."""
+        fresh = [d for d in decide.blocks if d.block.height > self.decided_height]
+        if not fresh:
+            return
+        prev = self.decided_tip.block
+        for d in fresh:
+            if d.block.height != prev.height + 1 or d.block.parent_hash != prev.hash:
+                raise Rejected("wrong_chain")
+            prev = d.block
+        self._out.append(Decide(tuple(fresh), decide.commit_qc))
+        self.decided_tip = fresh[-1]
+        self.metrics["consensus_last_decided_view"] = self.decided_tip.block.view
+        self.metrics["consensus_block_height"] = self.decided_tip.block.height
+        self.metrics["consensus_decided_txs"] += sum(len(d.block.payload) for d in fresh)
+        for d in fresh:
+            self.blocks.setdefault(d.block.hash, d.block)  # stored by the Decide above
+            self.wanted.pop(d.block.hash, None)
+        self.mempool.remove_decided(h for d in fresh for h in self._tx_hashes(d.block))
+        self._prune()
+        adopted = {d.block.hash for d in fresh}
+        for view in sorted(self.pending_proposals):
+            pending = self.pending_proposals[view]
+            if pending.block.parent_hash in adopted:
+                del self.pending_proposals[view]
+                try:
+                    self._accept_proposal(pending)
+                except Rejected as r:
+                    self._count(r.reason)
+        self._retry_pending_qcs()
+        self._try_propose()
 
     def _tx_hashes(self, block: Block) -> tuple[bytes, ...]:
         """Transaction ids as the mempool keys them, computed once per block."""

@@ -107,6 +107,10 @@ class ReplicaDriver:
     def deliver_bytes(self, sender: int, data: bytes) -> None:
         self._queue.put_nowait(RawMessageReceived(sender, data))
 
+    def deliver_event(self, event: Event) -> None:
+        """Any other replica event (e.g. `CaughtUp` from the live catch-up), in arrival order."""
+        self._queue.put_nowait(event)
+
     def submit(
         self,
         txs: tuple[bytes, ...],

@@ -182,3 +182,32 @@ async def test_fetch_blocks_is_rate_limited_per_authenticated_peer_and_refusals_
     assert registry.get_sample_value("sequencer_fetch_refused_total", {"peer": "3"}) == 2
     assert registry.get_sample_value("sequencer_fetch_refused_total", {"peer": "anonymous"}) == 1
     assert registry.get_sample_value("sequencer_fetch_refused_total", {"peer": "2"}) is None
+
+
+def test_a_running_replica_adopts_caught_up_blocks_once_and_refuses_a_fork(sim):
+    """Live catch-up (issue 6): a proven Decide from FetchBlocks, delivered as `CaughtUp`,
+    becomes the replica's own `Decide` (stored and executed once, like its decisions);
+    blocks it already decided are skipped; a chain that does not extend its tip is refused."""
+    from sequencer.consensus import CaughtUp, Decide as DecideAction
+    from sequencer.mempool import Mempool, MempoolConfig
+    from sequencer.pacemaker import ManualClock
+    from sequencer.consensus import Replica, Start
+
+    src = sim.nodes[0].store
+    top = src.decided_height
+    blocks = tuple(src.decided_block(h) for h in range(1, top + 1))
+    commit = src.tip_commit_qc()
+    genesis = sim.nodes[0].replica.genesis
+    clock = ManualClock(genesis.timestamp_ms + 1_000)
+    r = Replica(sim.config, sim.committee, sim.signers[3], clock, Mempool(MempoolConfig(), clock), Verifier())
+    r.handle(Start())
+    first = [a for a in r.handle(CaughtUp(DecideAction(blocks[:10], blocks[10].qc))) if isinstance(a, DecideAction)]
+    assert [d.block.height for d in first[0].blocks] == list(range(1, 11)) and r.decided_height == 10
+    again = [a for a in r.handle(CaughtUp(DecideAction(blocks[:top], commit))) if isinstance(a, DecideAction)]
+    assert [d.block.height for d in again[0].blocks] == list(range(11, top + 1))  # 1..10 not twice
+    assert r.decided_tip.block.hash == blocks[-1].block.hash
+    before = r.rejections.get("wrong_chain", 0)
+    stray = replace(blocks[-1], block=replace(blocks[-1].block, height=top + 1))  # parent is not our tip
+    actions = r.handle(CaughtUp(DecideAction((stray,), commit)))
+    assert not any(isinstance(a, DecideAction) for a in actions)
+    assert r.rejections.get("wrong_chain", 0) == before + 1 and r.decided_height == top
