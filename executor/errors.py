@@ -77,6 +77,7 @@ class ErrorCode(IntEnum):
     BAD_TIME_IN_FORCE = 1037
     BAD_CONFIG = 1038
     TIME_WENT_BACKWARDS = 1039
+    MAKER_ALLOWANCE_EXCEEDED = 1040
 
     # -- AMM slab (3000..3999) ---------------------------------------------------------------
     AMM_POOL_INSOLVENT = 3001
@@ -174,6 +175,7 @@ _MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.REDUCE_ONLY_WOULD_INCREASE: "reduce-only order would increase or flip the position; reduce its size",
     ErrorCode.RESERVATION_EXPIRED: "the reservation's TTL has passed; reserve again",
     ErrorCode.NOT_OWNER: "the order belongs to another account",
+    ErrorCode.MAKER_ALLOWANCE_EXCEEDED: "the account's open orders on this slab would exceed its maker class's allowance (MAKER_CLASS allowance); cancel or shrink orders first",
     ErrorCode.FUNDING_NOT_DUE: "funding interval has not elapsed since the last funding; wait for the next interval",
     ErrorCode.UNKNOWN_ACCOUNT: "this account has no state on this slab",
     ErrorCode.ARENA_TOO_LARGE: "configured pool capacities exceed the 10 MB slab arena; lower capacities",

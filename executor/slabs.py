@@ -56,6 +56,9 @@ def local_instrument(config: Config, slab: int, instrument: int) -> int:
     return listed.index(symbol)
 
 
+_MAKER_CLASS_CODES = {"REG": 0, "DLP": 1}     # executor/slab/program.py REG, DLP
+
+
 def book_slab_config(config: Config, slab_id: str) -> SlabConfig:
     """The book slab's configuration from its compiled ``SLAB`` block (seed 000 §1).
 
@@ -85,6 +88,7 @@ def book_slab_config(config: Config, slab_id: str) -> SlabConfig:
         reservation_batch_ms=slab.batch_ms,
         fee_cap_maker_bps=min(slab.fee_cap.maker_bps, config.router.fee_cap.maker_bps),
         fee_cap_taker_bps=min(slab.fee_cap.taker_bps, config.router.fee_cap.taker_bps),
+        maker_allowances=tuple(sorted((_MAKER_CLASS_CODES[m.name], m.allowance) for m in slab.maker_classes)),
     )
 
 

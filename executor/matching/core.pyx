@@ -525,6 +525,27 @@ cdef int64_t c_place(Arena* a, int64_t instr, int64_t account, int64_t side, int
     return 0
 
 
+cdef int64_t c_account_open_qty(Arena* a, int64_t account) noexcept nogil:
+    """Σ qty of ``account``'s resting and pending orders that are not cancelled."""
+    cdef int64_t instr, side, lidx, o, total = 0
+    for instr in range(a.n_instr):
+        for side in range(2):
+            lidx = a.books[instr].head[side]
+            while lidx != -1:
+                o = a.levels[lidx].head
+                while o != -1:
+                    if a.orders[o].account == account and not a.orders[o].flags & OF_CANCELLED:
+                        total += a.orders[o].qty
+                    o = a.orders[o].next
+                lidx = a.levels[lidx].next
+        o = a.books[instr].pend_head
+        while o != -1:
+            if a.orders[o].account == account and not a.orders[o].flags & OF_CANCELLED:
+                total += a.orders[o].qty
+            o = a.orders[o].next
+    return total
+
+
 cdef int64_t c_cancel(Arena* a, int64_t oid, int64_t account) noexcept nogil:
     """Cancel an order; idempotent for closed ids (EXCHANGE §6).  Returns 0, 1 (no-op), -code.
 
@@ -1152,11 +1173,10 @@ cdef class MatchingCore:
         return (o.id, o.account, o.instr, o.side, o.price, o.qty, o.reserved, o.flags,
                 o.created_ms)
 
-    def account_orders(self, int64_t account):
-        """Ids of ``account``'s resting and pending orders, ascending (liquidation cancels them,
-        EXCHANGE §2 flow 5).  Walks every book: O(resting orders), for rare router-only use."""
+    def _account_slots(self, int64_t account):
+        """Order slots of ``account``: every book's resting levels, then its pending list."""
         cdef int64_t instr, side, lidx, o
-        ids = []
+        slots = []
         for instr in range(self.a.n_instr):
             for side in range(2):
                 lidx = self.a.books[instr].head[side]
@@ -1164,16 +1184,26 @@ cdef class MatchingCore:
                     o = self.a.levels[lidx].head
                     while o != -1:
                         if self.a.orders[o].account == account:
-                            ids.append(self.a.orders[o].id)
+                            slots.append(o)
                         o = self.a.orders[o].next
                     lidx = self.a.levels[lidx].next
             o = self.a.books[instr].pend_head
             while o != -1:
                 if self.a.orders[o].account == account:
-                    ids.append(self.a.orders[o].id)
+                    slots.append(o)
                 o = self.a.orders[o].next
-        ids.sort()
-        return ids
+        return slots
+
+    def account_orders(self, int64_t account):
+        """Ids of ``account``'s resting and pending orders, ascending (liquidation cancels them,
+        EXCHANGE §2 flow 5).  Walks every book: O(orders in the pool)."""
+        return sorted(self.a.orders[o].id for o in self._account_slots(account))
+
+    def account_open_qty(self, int64_t account):
+        """Open quantity of ``account``'s orders (reserved parts included; cancelled orders
+        that still back a hold excluded): what a maker-class allowance bounds.  One pass over
+        the books in C, no allocation."""
+        return c_account_open_qty(&self.a, account)
 
     def reservation(self, int64_t resv_id):
         """``(id, account, instr, side, limit_px, qty_req, held, expiry_ms, oracle_px,

@@ -64,6 +64,9 @@ class SlabConfig:
     reservation_batch_ms: int = 50  # ROUTER RESERVATION_BATCH ms (epoch length)
     fee_cap_maker_bps: int = 10_000  # registry fee caps (ADV3); commit may pass fresher ones
     fee_cap_taker_bps: int = 10_000
+    # MAKER_CLASS <class> allowance=<lots>: (class code REG 0 / DLP 1, max open quantity of one
+    # maker account's orders, base lots), sorted by class; a class not listed has no bound
+    maker_allowances: tuple[tuple[int, int], ...] = ()
 
     def layout(self) -> Layout:
         c = self.capacities

@@ -483,6 +483,16 @@ class Slab:
         if eq1 < im1 and im1 > self._margin(user)[1]:
             raise _Reject(E.MARGIN_INSUFFICIENT)
 
+    def _check_allowance(self, user: int, maker_class: int, more_lots: int) -> None:
+        """MAKER_CLASS allowance (seed 000 §1): a maker account's open order quantity on this
+        slab, reserved parts included, stays within its class's allowance after ``more_lots``
+        rest.  Counted from the books (O(orders in the pool)), only when an order would rest."""
+        for cls, allowance in self.config.maker_allowances:
+            if cls == maker_class:
+                if self.core.account_open_qty(user) + more_lots > allowance:
+                    raise _Reject(E.MAKER_ALLOWANCE_EXCEEDED)
+                return
+
     def _need_position_slots(self, keys) -> None:
         missing = sum(1 for k in set(keys) if k not in self._positions)
         if missing and self._hget(_SH_N_POSITIONS) + missing > self.layout.positions:
@@ -630,6 +640,8 @@ class Slab:
                                       (instrument, sq))
                 if eq < im:
                     raise _Reject(E.MARGIN_INSUFFICIENT)
+            if rests:
+                self._check_allowance(user, acct[_A_CLASS], qty_lots - filled)
             # a resting order's owner gets its position record now, so fills never allocate
             extra = [(user, instrument)] if rests else []
             self._need_position_slots(list(priced.positions) + extra)
@@ -677,6 +689,7 @@ class Slab:
             if price_e6 != o[4]:
                 self._check_band(ins, self._fresh_oracle(ins, now_ms), price_e6)
             if qty_lots > o[5] and user in self._accounts:
+                self._check_allowance(user, self._account(user)[_A_CLASS], qty_lots - o[5])
                 # a bigger order is a bigger maker commitment: same check as at placement
                 eq, im = self._margin(user, extra=(o[2], qty_lots if o[3] == BUY else -qty_lots))
                 if eq < im:

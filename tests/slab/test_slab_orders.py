@@ -141,3 +141,39 @@ def test_oracle_price_beyond_bounds_is_rejected():
     assert slab.update_oracle(0, 1 << 60, now_ms=T0 + 1).code == E.OVERFLOW
     assert slab.update_oracle(0, 0, now_ms=T0 + 1).code == E.PRICE_NOT_POSITIVE
     assert arena(slab) == before
+
+
+def test_maker_class_allowance_bounds_each_accounts_open_quantity():
+    """MAKER_CLASS <class> allowance=<lots> (seed 000 §1): the open quantity of one maker
+    account's orders, pending ones and reserved parts included, stays within its class's
+    allowance; what trades at once does not count, a cancel frees room, a class without a
+    statement is unbounded, and a refusal writes nothing."""
+    from executor.slab.program import DLP, REG
+    slab = make_slab(maker_allowances=((REG, 4), (DLP, 10)))
+    assert slab.place_order(MAKER, 0, SELL, PX + TICK, 6, now_ms=T0 + 1).ok
+    r = slab.place_order(MAKER, 0, SELL, PX + 2 * TICK, 4, now_ms=T0 + 1)
+    assert r.ok and r.rested_qty == 4
+    before = arena(slab)
+    assert slab.place_order(MAKER, 0, SELL, PX + 3 * TICK, 1, now_ms=T0 + 1).code == E.MAKER_ALLOWANCE_EXCEEDED
+    assert slab.modify_order(MAKER, r.order_id, PX + 2 * TICK, 5, now_ms=T0 + 1).code == E.MAKER_ALLOWANCE_EXCEEDED
+    assert arena(slab) == before, "a refused order changes nothing"
+    assert slab.place_order(MAKER2, 1, BUY, PX - TICK, 10, now_ms=T0 + 1).ok   # per account
+    assert slab.place_order(MAKER, 0, SELL, PX - TICK, 3, tif=IOC, now_ms=T0 + 1).code != E.MAKER_ALLOWANCE_EXCEEDED
+    assert slab.cancel_order(MAKER, r.order_id, now_ms=T0 + 1).ok
+    assert slab.place_order(MAKER, 0, SELL, PX + 3 * TICK, 4, now_ms=T0 + 1).ok
+    assert slab.place_order(REG_MAKER, 0, BUY, PX - 2 * TICK, 4, now_ms=T0 + 1).pending
+    assert slab.place_order(REG_MAKER, 0, BUY, PX - 3 * TICK, 1, now_ms=T0 + 1).code == E.MAKER_ALLOWANCE_EXCEEDED
+    unbounded = make_slab(maker_allowances=((REG, 4),))
+    assert unbounded.place_order(MAKER, 0, SELL, PX + TICK, 50, now_ms=T0 + 1).ok
+
+
+def test_devnet_slabs_carry_their_maker_class_allowances():
+    from pathlib import Path
+
+    from executor.curvescript import compile_file
+    from executor.slabs import book_slab_config
+    curve = Path(__file__).resolve().parents[2] / "executor" / "curvescript" / "examples" / "devnet.curve"
+    cfg = compile_file(curve).config
+    allowances = {s.slab_id: book_slab_config(cfg, s.slab_id).maker_allowances
+                  for s in cfg.slabs if s.kind == "book"}
+    assert (1, 5_000_000) in next(iter(allowances.values()))
