@@ -894,6 +894,34 @@ cdef object _bucket_proof(object proof_cls, bytes key, list leaves, int bit_dept
     return _leaf_proof(proof_cls, key, <tuple>leaves[0], siblings)
 
 
+def find_leaf(tree, slot, bytes key not None, version):
+    """The leaf slot of ``key`` (32 bytes) below the root ``slot`` of ``version``, or None:
+    the walk of ``StateTree.get``, with nodes from ``tree._cache`` or ``tree._load``
+    (verified against the hash their parent commits to)."""
+    cdef int depth = 0
+    cdef dict cache = tree._cache
+    cdef Py_ssize_t n
+    if PyBytes_GET_SIZE(key) != 32:
+        raise ValueError("key must be 32 bytes")
+    while slot is not None:
+        n = len(<tuple>slot)
+        if n == 3:
+            db_key = b"n" + _u64((<tuple>slot)[1]) + _node_path(depth, key)
+            cached = cache.get(db_key)
+            if cached is None:
+                cached = tree._load(db_key, (<tuple>slot)[0], version)
+            slot = (<tuple>(<tuple>cached)[0])[_nib(key, depth >> 1, depth & 1)]
+            depth += 1
+            continue
+        if n == 5:
+            return slot if (<tuple>slot)[1] == key else None
+        for leaf in (<tuple>slot)[1]:
+            if (<tuple>leaf)[1] == key:
+                return leaf
+        return None
+    return None
+
+
 def prove_path(tree, slot, bytes key not None, version, proof_cls):
     """Proof for ``key`` (32 bytes) below the root ``slot`` of ``version``: the siblings of
     the binary path through each 16-ary node (4 levels), then through a bucket if the path

@@ -93,11 +93,6 @@ def _u64(n: int) -> bytes:
     return _pack_u64(n)
 
 
-def _nibble(key: bytes, depth: int) -> int:
-    byte = key[depth >> 1]
-    return byte & 0x0F if depth & 1 else byte >> 4
-
-
 def _node_db_key(version: int, depth: int, key: bytes) -> bytes:
     """DB key of the node at nibble ``depth`` on ``key``'s path written at ``version``."""
     return _P_NODE + _pack_u64(version) + _node_path(depth, key)
@@ -130,7 +125,6 @@ def _internal_slot(h: bytes, version: int) -> tuple:
 # so a large node cache costs no GC time (measured: GC passes over a cache of node
 # objects slowed blocks and proof checks by 1.5-2x).
 _Node = tuple
-_SLOTS = 0
 _HASHES = 1
 _KINDS = 2
 
@@ -239,18 +233,8 @@ class StateTree:
         """
         key = _check_key(key)
         ver = self._latest if version is None else version
-        slot = self._root_for(version)
-        depth = 0
-        while slot is not None:
-            kind = len(slot)
-            if kind == 3:
-                node = self._load(_node_db_key(slot[1], depth, key), slot[0], ver)
-                slot = node[_SLOTS][_nibble(key, depth)]
-                depth += 1
-                continue
-            leaf = slot if kind == 5 else next((lf for lf in slot[1] if lf[1] == key), None)
-            if leaf is None or leaf[1] != key:
-                return None
+        leaf = _core.find_leaf(self, self._root_for(version), key, ver)
+        if leaf is not None:
             vkey = _P_VALUE + key + _u64(leaf[3])
             value = self._db.get(vkey)
             if value is None:
