@@ -35,6 +35,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -167,6 +168,116 @@ def quantile(b0: list, b1: list, q: float) -> float | None:
     return prev_le
 
 
+# ----------------------------------------------------------------------------- the trading workload (--executor)
+# Executed transactions must be real ones: on the devnet genesis chain every client key is
+# funded by a faucet deposit, a feeder keeps both oracles fresh, and the orders come in pairs
+# that trade: a DLP maker sells 1 lot GTC a few ticks above the mid, the next key buys it IOC at
+# the same price, so the books stay bounded and every pair settles a fill.
+
+BOOKS = ((2, 1, 60_000_000_000, 100_000), (3, 1, 60_000_000_000, 100_000), (4, 2, 3_000_000_000, 10_000))
+FEEDER_SEED = "assetl2-devnet-feeder-0"
+
+
+def client_keys(seed: int):
+    from nacl.signing import SigningKey
+    return [SigningKey(bytes([seed % 256, i % 256]) + bytes(30)) for i in range(16)]
+
+
+def trade_order(i: int):
+    """The i-th order of a client: even i rests a 1-lot ask, odd i lifts it with an IOC bid."""
+    from proto.assetl2.v1 import tx_pb2
+    slab, instr, mid, tick = BOOKS[(i // 2) % len(BOOKS)]
+    price = mid + tick * (1 + (i // 6) % 3)
+    if i % 2 == 0:
+        return tx_pb2.PlaceOrder(slab_id=slab, instrument_id=instr, side=tx_pb2.SIDE_SELL, qty_lots=1,
+                                 price_e6=price, time_in_force=tx_pb2.TIME_IN_FORCE_GTC,
+                                 maker_class=tx_pb2.MAKER_CLASS_DLP)
+    return tx_pb2.PlaceOrder(slab_id=slab, instrument_id=instr, side=tx_pb2.SIDE_BUY, qty_lots=1,
+                             price_e6=price, time_in_force=tx_pb2.TIME_IN_FORCE_IOC,
+                             maker_class=tx_pb2.MAKER_CLASS_DLP)
+
+
+class Feeder:
+    """Signs fresh oracle updates for both instruments (publish times strictly increasing)."""
+
+    def __init__(self, chain: str) -> None:
+        import hashlib
+
+        from nacl.signing import SigningKey
+        self.chain = chain
+        self.key = SigningKey(hashlib.sha256(FEEDER_SEED.encode()).digest())
+        self.last = 0
+        self.nonce = 0
+
+    def updates(self) -> list:
+        from executor.tx import sign_payload
+        from proto.assetl2.v1 import tx_pb2
+        now = int(time.time() * 1000)
+        self.last = max(self.last + 1, now - 100)
+        out = []
+        for instr, mid in ((1, 60_000_000_000), (2, 3_000_000_000)):
+            self.nonce += 1
+            p = tx_pb2.Payload(chain_id=self.chain, valid_until_ms=now + 60_000, client_nonce=self.nonce)
+            p.oracle_update.CopyFrom(tx_pb2.OracleUpdate(oracle_id=1, instrument_id=instr, price_e6=mid,
+                                                         publish_time_ms=self.last))
+            out.append(sign_payload(self.key, self.chain, p))
+        return out
+
+
+def funding(chain: str, seeds: list[int]) -> list:
+    """A faucet deposit for every client key (signed by the key itself)."""
+    from executor.tx import sign_payload
+    from proto.assetl2.v1 import tx_pb2
+    out = []
+    now = int(time.time() * 1000)
+    for seed in seeds:
+        for k in client_keys(seed):
+            p = tx_pb2.Payload(chain_id=chain, valid_until_ms=now + 60_000, client_nonce=1)
+            p.deposit.CopyFrom(tx_pb2.Deposit(user=bytes(k.verify_key), asset_id=0, amount_atoms=1_000_000_000_000,
+                                              source=tx_pb2.DEPOSIT_SOURCE_FAUCET))
+            out.append(sign_payload(k, chain, p))
+    return out
+
+
+def submit(target: str, envelopes: list) -> list:
+    import grpc
+
+    from proto.assetl2.v1 import client_pb2, client_pb2_grpc
+    with grpc.insecure_channel(target) as ch:
+        reply = client_pb2_grpc.ClientApiStub(ch).SubmitBatch(client_pb2.EnvelopeBatch(envelopes=envelopes), timeout=30)
+    return list(reply.results)
+
+
+def executed(text: str) -> tuple[float, float]:
+    """(ok, rejected) transactions executed so far (executor_transactions_total)."""
+    def one(outcome: str) -> float:
+        m = re.search(rf'^executor_transactions_total{{outcome="{outcome}"}} ([0-9.e+-]+)$', text, re.M)
+        return float(m.group(1)) if m else 0.0
+    return one("ok"), one("rejected")
+
+
+def prepare_trading(cluster: "BenchCluster", seeds: list[int], feeder: Feeder) -> None:
+    """Fund every client key and price both instruments; wait until node 0 executed it."""
+    setup = funding(cluster.chain, seeds) + feeder.updates()
+    refused = [r for r in submit(cluster.members[0]["grpc"], setup) if not r.accepted]
+    if refused:
+        raise SystemExit(f"setup refused: {refused[0].error_name} {refused[0].message}")
+    deadline = time.monotonic() + 60
+    while executed(cluster.metrics(0))[0] < len(setup):
+        if time.monotonic() > deadline:
+            raise SystemExit(f"setup not executed within 60 s (ok, rejected = {executed(cluster.metrics(0))})")
+        time.sleep(0.2)
+
+
+def feed(cluster: "BenchCluster", feeder: Feeder, stop) -> None:
+    """Keep the oracles fresh while the clients trade (every 0.5 s)."""
+    while not stop.wait(0.5):
+        try:
+            submit(cluster.members[0]["grpc"], feeder.updates())
+        except Exception as exc:  # noqa: BLE001 - the bench reports stale-oracle rejections instead
+            log(f"feeder: {exc}")
+
+
 # ----------------------------------------------------------------------------- clients
 
 
@@ -182,12 +293,15 @@ def client_main(targets: list[str], streams: int, count: int, seed: int, ready, 
     from executor.tx import sign_payload
     from proto.assetl2.v1 import client_pb2, client_pb2_grpc, tx_pb2
 
-    keys = [SigningKey(bytes([seed % 256, i % 256]) + bytes(30)) for i in range(16)]
-    until = int(time.time() * 1000) + 3_600_000
+    keys = client_keys(seed)
+    until = int(time.time() * 1000) + 600_000
     envs = []
     for i in range(count):
         p = tx_pb2.Payload(chain_id=chain, valid_until_ms=until, client_nonce=seed * 10_000_000 + i)
-        p.place_order.SetInParent()
+        if chain == EXECUTOR_CHAIN:
+            p.place_order.CopyFrom(trade_order(i))
+        else:
+            p.place_order.SetInParent()   # sequencer only: the body is never executed
         envs.append(sign_payload(keys[i % len(keys)], chain, p))
     per = [envs[i::streams] for i in range(streams)]
     ready.set()
@@ -280,6 +394,11 @@ def run_cluster(n: int, args) -> dict:
             workers.append((w, ready))
         for w, ready in workers:
             ready.wait(300)
+        feeder_stop = threading.Event()
+        if args.executor:
+            feeder = Feeder(cluster.chain)
+            prepare_trading(cluster, [c + 1 + 100 * n for c in range(args.clients)], feeder)
+            threading.Thread(target=feed, args=(cluster, feeder, feeder_stop), daemon=True).start()
         log(f"{n} node(s): {per_client * args.clients} signed orders ready; sending with "
             f"{args.clients} client process(es) x {args.streams} "
             + (f"SubmitBatch senders ({args.batch} per call)" if args.mode == "batch" else "SubmitStreams"))
@@ -292,6 +411,9 @@ def run_cluster(n: int, args) -> dict:
         m1 = cluster.metrics(0)
         t1 = time.monotonic()
         lat1 = [buckets(cluster.metrics(i), "consensus_decide_latency_seconds") for i in range(n)]
+        feeder_stop.set()
+        ok0, rej0 = executed(m0)
+        ok1, rej1 = executed(m1)
         decided = sample(m1, "consensus_decided_txs") - sample(m0, "consensus_decided_txs")
         blocks = sample(m1, "consensus_block_height") - sample(m0, "consensus_block_height")
         views = sample(m1, "consensus_current_view") - sample(m0, "consensus_current_view")
@@ -315,7 +437,12 @@ def run_cluster(n: int, args) -> dict:
             a, r = results.get()
             accepted += a
             refused += r
-        return {"nodes": n, "decided_tx_per_s": round(tps, 1), "blocks_per_s": round(blocks / (t1 - t0), 2),
+        if args.executor:
+            log(f"{n} node(s): node0 executed {(ok1 - ok0) / (t1 - t0):,.0f} ok tx/s and "
+                f"{(rej1 - rej0) / (t1 - t0):,.0f} rejected tx/s in the window")
+        return {"nodes": n, "decided_tx_per_s": round(tps, 1),
+                "executed_ok_tx_per_s": round((ok1 - ok0) / (t1 - t0), 1) if args.executor else None,
+                "executed_rejected_tx_per_s": round((rej1 - rej0) / (t1 - t0), 1) if args.executor else None, "blocks_per_s": round(blocks / (t1 - t0), 2),
                 "views_per_s": round(views / (t1 - t0), 2), "timeouts": timeouts,
                 "p50_ms": None if p50 is None else round(p50 * 1000, 1),
                 "p99_ms": None if p99 is None else round(p99 * 1000, 1),
@@ -372,6 +499,13 @@ def main(argv: list[str] | None = None) -> int:
               f"{(f'{ratio:.2f}x' if ratio else '-'):>6} | {r['p50_ms'] if r['p50_ms'] is not None else '-':>7} | "
               f"{r['p99_ms'] if r['p99_ms'] is not None else '-':>7} | {(p99_tgt * 1000 if p99_tgt else '-'):>10} | "
               f"{(f'{lat_ratio:.2f}x' if lat_ratio else '-'):>6}")
+    if args.executor:
+        print("executed at node 0 (trading workload: faucet-funded keys, 1-lot asks lifted by IOC bids, feeder every 0.5 s):")
+        for r in rows:
+            tgt = TARGETS.get(r["nodes"], (None, None))[0]
+            print(f"{r['nodes']:>5} | ok {r['executed_ok_tx_per_s']:>10,.0f} tx/s"
+                  + (f" ({r['executed_ok_tx_per_s'] / tgt:.2f}x of {tgt:,})" if tgt else "")
+                  + f" | rejected {r['executed_rejected_tx_per_s']:>8,.0f} tx/s")
     if args.json:
         print(json.dumps({"covers": covers, "offered_tx_per_s": args.rate or None, "cpus": os.cpu_count(),
                           "load_average": load, "rows": rows}))
