@@ -61,6 +61,10 @@ def check_positive(value: int) -> str | None:
     return None if value > 0 else f"must be > 0, got {value}"
 
 
+def check_nonnegative(value: int) -> str | None:
+    return None if value >= 0 else f"must be >= 0, got {value}"
+
+
 def check_chain_id(value: str) -> str | None:
     if not 1 <= len(value) <= 64 or not all(c.isalnum() or c in "-_." for c in value):
         return "must be 1..64 characters of letters, digits, '-', '_' or '.'"
@@ -145,11 +149,16 @@ class SequencerSection:
     The committee is two parallel lists (the schema holds scalars and lists of scalars):
     ``committee_keys[i]`` is member i's base58 node public key and ``committee_peers[i]`` its
     peer API address. Every member must list the same committee in the same order. Empty lists
-    mean the embedded single-node default: the committee is this node alone.
+    mean the embedded single-node default: the committee is this node alone — unless
+    ``committee_dir`` is set, where members publish themselves and wait for each other.
     """
 
     committee_keys: list[str] = setting([], "Base58 node public keys of the committee, in order (n = 3f+1); empty: this node only.")
     committee_peers: list[str] = setting([], "Peer API address (host:port) of each committee member, same order as committee_keys.")
+    committee_dir: str = setting("", "Shared directory through which members whose keys are made at first start find each other (node/committee.py); used when committee_keys is empty.")
+    committee_size: int = setting(0, "With committee_dir: how many members to wait for (n = 3f+1).", check_nonnegative)
+    advertise_peer: str = setting("", "With committee_dir: this node's peer API address as the other members reach it (host:port).")
+    committee_wait_s: int = setting(600, "With committee_dir: how long start-up waits for every member to publish itself, in seconds.", check_positive)
     genesis_timestamp_ms: int = setting(0, "Rollup-clock timestamp of the genesis block; identical on every member.")
     base_timeout_ms: int = setting(1000, "View timeout before the first backoff, in milliseconds.", check_positive)
     max_timeout_ms: int = setting(10000, "Cap of the exponentially backed-off view timeout, in milliseconds.", check_positive)
@@ -165,6 +174,8 @@ class SequencerSection:
     peer_queue_limit: int = setting(4096, "Outbound messages queued per peer before the oldest is dropped.", check_positive)
     peer_max_message_bytes: int = setting(32 * 1024 * 1024, "Largest peer message accepted or sent, in bytes.", check_positive)
     catchup_timeout_ms: int = setting(5000, "Deadline of one catch-up FetchBlocks request to a peer, in milliseconds.", check_positive)
+    fetch_rate_per_s: int = setting(20, "FetchBlocks requests served per second to one member (token bucket refill); unsigned requests share one bucket.", check_positive)
+    fetch_burst: int = setting(40, "FetchBlocks token bucket capacity per member, requests.", check_positive)
     gossip_flush_ms: int = setting(5, "Admitted transactions are forwarded to peers in batches at most this old, in milliseconds.", check_positive)
 
 

@@ -39,6 +39,7 @@ from solders.pubkey import Pubkey
 
 from executor.errors import ErrorCode
 from executor.tx import signature_valid
+from node import committee as committee_dir
 from node.roles import RoleContext
 from proto.assetl2.v1 import client_pb2, tx_pb2
 from sequencer import mempool as mp
@@ -187,6 +188,7 @@ class SequencerRole:
         self.replica: Optional[Replica] = None
         self.driver: Optional[ReplicaDriver] = None
         self.transport: Optional[PeerTransport] = None
+        self.committee_size = 0
         self.attestor: Optional[Attestor] = None
         self.executor = None
         self.catchup: Optional[CatchUp] = None
@@ -215,7 +217,9 @@ class SequencerRole:
 
     async def start(self) -> None:
         cfg, sc, key = self.ctx.cfg, self.sc, self.ctx.key
-        committee, peers = parse_committee(sc.committee_keys, sc.committee_peers, key.public, cfg.peer.listen)
+        keys, peer_list = await self._committee_lists()
+        committee, peers = parse_committee(keys, peer_list, key.public, cfg.peer.listen)
+        self.committee_size = committee.size
         signer = Signer.from_seed(key.seed)
         consensus = ConsensusConfig(
             chain_id=self.chain_bytes,
@@ -241,7 +245,8 @@ class SequencerRole:
             tls_key = cfg.resolve(cfg.peer.tls_key).read_bytes() if hasattr(cfg, "resolve") else Path(cfg.peer.tls_key).read_bytes()
         self.transport = PeerTransport(
             TransportConfig(listen=cfg.peer.listen, peers=peers, max_message_bytes=sc.peer_max_message_bytes + 4096,
-                            queue_limit=sc.peer_queue_limit, tls_cert=tls_cert, tls_key=tls_key),
+                            queue_limit=sc.peer_queue_limit, tls_cert=tls_cert, tls_key=tls_key,
+                            fetch_rate_per_s=float(sc.fetch_rate_per_s), fetch_burst=float(sc.fetch_burst)),
             self.chain_bytes, committee, signer,
             on_consensus=self._on_consensus,
             on_transactions=self._on_gossip,
@@ -299,6 +304,18 @@ class SequencerRole:
             "view": self.replica.view, "executor": self.executor is not None,
         })
 
+    async def _committee_lists(self) -> tuple[list[str], list[str]]:
+        """The committee from config, or — with ``committee_dir`` and no listed keys — gathered
+        from the members' published public keys (node/committee.py)."""
+        cfg, sc = self.ctx.cfg, self.sc
+        if sc.committee_keys or sc.committee_peers or not sc.committee_dir:
+            return list(sc.committee_keys), list(sc.committee_peers)
+        if not sc.advertise_peer:
+            raise RuntimeError("sequencer.committee_dir needs sequencer.advertise_peer (this node's host:port as the others reach it)")
+        me = committee_dir.Member(self.ctx.key.address, sc.advertise_peer)
+        return await committee_dir.gather(cfg.resolve(sc.committee_dir), me, sc.committee_size,
+                                          timeout_s=sc.committee_wait_s)
+
     async def stop(self) -> None:
         for t in self._tasks:
             t.cancel()
@@ -333,6 +350,8 @@ class SequencerRole:
 
     def _detail(self) -> str:
         parts = [f"decided height {self.replica.decided_height if self.replica else 0}"]
+        if self.transport is not None and self.committee_size:
+            parts.append(f"member {self.transport.index} of a committee of {self.committee_size}")
         if self.executor is None:
             parts.append("no executor role on this node: decided blocks are stored only, no state attestations")
         elif self.attestor is not None and self.attestor.diverged:

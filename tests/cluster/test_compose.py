@@ -6,6 +6,7 @@ The static checks at the top need no Docker.  The cluster tests share one compos
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -50,7 +51,16 @@ def test_compose_file_wires_every_node():
         assert re.search(rf"^  {node}:$", text, re.M), f"service {node} missing"
         assert f"./deploy/compose/{node}.toml:/etc/assetl2/node.toml:ro" in text
         assert f"{node}-data:/var/lib/assetl2" in text
+    assert text.count("- committee:/var/lib/assetl2-committee") == len(NODES), "every node shares the committee volume"
     assert "assetl2-probe" in text and "restart:" in text
+
+
+@pytest.mark.parametrize("node", NODES)
+def test_compose_nodes_form_one_committee_through_the_shared_volume(node):
+    cfg = config_mod.load(REPO / "deploy/compose" / f"{node}.toml", environ={})
+    sc = cfg.sequencer
+    assert not sc.committee_keys and sc.committee_dir == "/var/lib/assetl2-committee"
+    assert sc.committee_size == len(NODES) and sc.advertise_peer == f"{node}:50061"
 
 
 def test_prometheus_scrapes_every_node():
@@ -129,6 +139,14 @@ def test_cluster_is_healthy_with_distinct_ids_and_one_chain(cluster, identities)
     for n in NODES:
         listing = cluster.exec(n, "ls", "-l", "/var/lib/assetl2/node-key.json").stdout
         assert listing.startswith("-rw-------") and " assetl2 " in listing, listing
+    # ... and the four are one committee (published through the shared volume), deciding one chain
+    details = sorted(s.get("sequencer_detail", "") for s in statuses.values())
+    assert [d.split("; ")[1] for d in details] == [f"member {i} of a committee of 4" for i in range(4)], details
+    cluster.wait_for("every node past height 5", lambda: all(int(cluster.status(n).get("height", 0)) >= 5 for n in NODES),
+                     timeout=60, interval=1)
+    blocks = {n: json.loads(cluster.exec(n, "assetl2", "client", "block", "--height", "5", "--json").stdout)
+              for n in NODES}
+    assert len({(b["block_hash"], b["state_root"]) for b in blocks.values()}) == 1, blocks
 
 
 @pytest.mark.docker

@@ -86,3 +86,23 @@ def test_admission_refuses_with_stable_codes_wrong_chain_expired_forged_and_over
         assert c.members[0].metric("sequencer_admission_rejected_total") == 6
     finally:
         c.stop()
+
+
+def test_members_that_only_share_a_directory_form_one_committee(tmp_path):
+    """Keys made at first start, no committee in any config: the members publish themselves in
+    a shared directory (node/committee.py), derive the same committee and decide one chain."""
+    shared = tmp_path / "committee"
+    c = Cluster.create(tmp_path, 4, committee_dir=shared)
+    try:
+        c.start()
+        details = [m.status().get("sequencer_detail", "") for m in c.members]
+        assert sorted(d.split("; ")[1] for d in details) == [f"member {i} of a committee of 4" for i in range(4)], details
+        assert len(list(shared.glob("*.member"))) == 4
+        results = submit(c.members[2], signed_orders(40))
+        assert all(r.accepted for r in results)
+        c.wait_heights(3, 30)
+        top = max(c.heights().values())
+        c.wait_heights(top, 15)
+    finally:
+        c.stop()
+    assert assert_one_chain(c.decided_chains()) >= top

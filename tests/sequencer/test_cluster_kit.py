@@ -95,7 +95,9 @@ class Cluster:
 
     @classmethod
     def create(cls, root: Path, n: int, sequencer: dict | None = None, roles: tuple[str, ...] = ("sequencer",),
-               chain: str = CHAIN) -> "Cluster":
+               chain: str = CHAIN, committee_dir: Path | None = None) -> "Cluster":
+        """``committee_dir``: members find each other there (node/committee.py) instead of
+        listing the committee in their configs."""
         c = cls(root)
         for i in range(n):
             d = root / f"node{i}"
@@ -107,7 +109,10 @@ class Cluster:
         settings = dict(SEQUENCER, **(sequencer or {}))
         for m in c.members:
             committee = ""
-            if n > 1:
+            if committee_dir is not None:
+                committee = (f'committee_dir = "{committee_dir}"\ncommittee_size = {n}\n'
+                             f'advertise_peer = "{m.peer}"\ncommittee_wait_s = 60\n')
+            elif n > 1:
                 committee = (f"committee_keys = {json.dumps([x.key.address for x in c.members])}\n"
                              f"committee_peers = {json.dumps([x.peer for x in c.members])}\n")
             extra = "".join(f"{k} = {v}\n" for k, v in settings.items())
