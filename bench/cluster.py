@@ -256,6 +256,22 @@ def executed(text: str) -> tuple[float, float]:
     return one("ok"), one("rejected")
 
 
+def rejection_codes(target: str, blocks: int = 5) -> dict[str, int]:
+    """Error names of the rejected receipts in the last ``blocks`` executed blocks of a node."""
+    import grpc
+
+    from proto.assetl2.v1 import client_pb2, client_pb2_grpc
+    codes: dict[str, int] = {}
+    with grpc.insecure_channel(target) as ch:
+        stub = client_pb2_grpc.ClientApiStub(ch)
+        top = stub.GetBlock(client_pb2.GetBlockRequest(height=0), timeout=10).header.height
+        for h in range(max(1, top - blocks + 1), top + 1):
+            for r in stub.GetBlock(client_pb2.GetBlockRequest(height=h), timeout=10).receipts:
+                if not r.ok:
+                    codes[r.error_name] = codes.get(r.error_name, 0) + 1
+    return codes
+
+
 def prepare_trading(cluster: "BenchCluster", seeds: list[int], feeder: Feeder) -> None:
     """Fund every client key and price both instruments; wait until node 0 executed it."""
     setup = funding(cluster.chain, seeds) + feeder.updates()
@@ -437,12 +453,16 @@ def run_cluster(n: int, args) -> dict:
             a, r = results.get()
             accepted += a
             refused += r
+        codes = {}
         if args.executor:
+            codes = rejection_codes(cluster.members[0]["grpc"])
             log(f"{n} node(s): node0 executed {(ok1 - ok0) / (t1 - t0):,.0f} ok tx/s and "
-                f"{(rej1 - rej0) / (t1 - t0):,.0f} rejected tx/s in the window")
+                f"{(rej1 - rej0) / (t1 - t0):,.0f} rejected tx/s in the window; "
+                f"rejections in its last 5 blocks by code: {codes or 'none'}")
         return {"nodes": n, "decided_tx_per_s": round(tps, 1),
                 "executed_ok_tx_per_s": round((ok1 - ok0) / (t1 - t0), 1) if args.executor else None,
-                "executed_rejected_tx_per_s": round((rej1 - rej0) / (t1 - t0), 1) if args.executor else None, "blocks_per_s": round(blocks / (t1 - t0), 2),
+                "executed_rejected_tx_per_s": round((rej1 - rej0) / (t1 - t0), 1) if args.executor else None,
+                "rejections_last_blocks": codes, "blocks_per_s": round(blocks / (t1 - t0), 2),
                 "views_per_s": round(views / (t1 - t0), 2), "timeouts": timeouts,
                 "p50_ms": None if p50 is None else round(p50 * 1000, 1),
                 "p99_ms": None if p99 is None else round(p99 * 1000, 1),
