@@ -89,6 +89,7 @@ class Workload:
         self.feeder = key("assetl2-devnet-feeder-0")
         self.nonce = 0
         self.route = 0
+        self.placed = 0
         self.open_orders: list[tuple[SigningKey, int, int, int]] = []   # (maker, slab, instrument, order id)
         self.reserved: list[tuple[SigningKey, int, int, int, int, int, bytes]] = []
         self.publish_ms = 0
@@ -115,7 +116,7 @@ class Workload:
     def place(self, i: int, now_ms: int) -> bytes:
         maker = self.makers[i % len(self.makers)]
         instr = BTC if i % 3 else ETH
-        slab = BOOKS[instr][i % len(BOOKS[instr])]
+        slab = BOOKS[instr][(i // 2) % len(BOOKS[instr])]   # both sides on every book
         side = tx_pb2.SIDE_BUY if i % 2 else tx_pb2.SIDE_SELL
         ticks = 1 + i % 50
         price = MID[instr] - ticks * TICK[instr] if side == tx_pb2.SIDE_BUY else MID[instr] + ticks * TICK[instr]
@@ -153,7 +154,8 @@ class Workload:
         return out
 
     def block(self, n: int, now_ms: int) -> list[bytes]:
-        """~40 % places, 20 % cancels, 20 % reserves, 20 % commits (of the previous block's reserves)."""
+        """~40 % places, 20 % cancels, 20 % reserves, 20 % commits (of the previous block's
+        reserves); the places come before the reserves so each block's routes find depth."""
         txs = self.oracle(now_ms) + self.commits(now_ms)
         reserves = n // 5
         cancels = n // 5
@@ -161,12 +163,12 @@ class Workload:
             c = self.cancel(now_ms)
             if c is not None:
                 txs.append(c)
-        for i in range(reserves):
-            txs.append(self.reserve(self.route + i, now_ms))
-        i = 0
-        while len(txs) < n:
-            txs.append(self.place(self.nonce + i, now_ms))
-            i += 1
+        places = n - len(txs) - reserves
+        for _ in range(places):        # quotes first, so this block's reserves find fresh depth
+            self.placed += 1
+            txs.append(self.place(self.placed, now_ms))
+        for _ in range(reserves):
+            txs.append(self.reserve(self.route, now_ms))   # alternates BTC (two books) and ETH (book + AMM)
         return txs
 
     def learn(self, out) -> None:

@@ -307,7 +307,7 @@ cdef class Ledger:
 
     cpdef tuple settle(self, int64_t instr, int64_t taker, int64_t side, int64_t taker_acct,
                        int64_t taker_pos, int64_t new_pos, list fills, list taker_slots,
-                       int64_t now_ms, int64_t batch_open_ms, bint check_margin):
+                       int64_t now_ms, int64_t batch_open_ms, bint check_margin, bint write=True):
         """Price ``fills`` for ``taker`` and, if the taker stays above IM (or reduces IM), write
         positions, accounts and the fee pool.  ``fills`` rows are ``(maker_order_id,
         maker_user, price_e6, qty_lots, maker_created_ms, maker_account_slot,
@@ -315,7 +315,7 @@ cdef class Ledger:
         ``taker_slots`` lists ``(instrument, position_slot)`` of the taker's positions.
 
         Returns ``(code, fee_pool_delta, arg_tax, [(maker_fee, taker_fee)], [(user, cash)])``
-        with the cash list sorted by user; nothing is written unless ``code == 0``.
+        with the cash list sorted by user; nothing is written unless ``code == 0`` and ``write``.
         """
         cdef Py_ssize_t nf = len(fills), nt = 0, i, j, k
         cdef int64_t* ir = self.ins + instr * INS_WORDS
@@ -402,7 +402,8 @@ cdef class Ledger:
                 code = self._check_writes(recs, accts, cash, fees, nt, fee_pool)
             if code:
                 return (code, 0, 0, [], [])
-            self._write(recs, slots, accts, cash, fees, nt, fee_pool, taker_pos, new_pos)
+            if write:
+                self._write(recs, slots, accts, cash, fees, nt, fee_pool, taker_pos, new_pos)
             # cash deltas sorted by user: insertion sort of the (few) touched users
             for i in range(nt):
                 slots[i] = i
@@ -421,12 +422,15 @@ cdef class Ledger:
             free(recs); free(slots); free(users); free(accts); free(cash); free(fees); free(ffee)
 
     def commit(self, object hold_obj, int64_t now_ms, int64_t maker_cap_bps,
-               int64_t taker_cap_bps, dict accounts, dict positions, dict user_positions):
+               int64_t taker_cap_bps, dict accounts, dict positions, dict user_positions,
+               bint apply=True):
         """``Slab.commit`` in one C call (same checks, same order, same bytes as the Python
         rules).  Returns ``(code,)`` or ``(0, hold_id, held, fills, trades, cash, fee_pool,
         arg_tax, new_position_slot, taker_user, instrument)`` with ``fills``, ``trades`` and
         ``cash`` as tuples of the result row types given to ``bind_results``, and
-        ``new_position_slot`` is the taker's newly allocated slot or -1."""
+        ``new_position_slot`` is the taker's newly allocated slot or -1.  With ``apply``
+        false it is ``Slab.check_commit``: every check, the same result (no trades, no
+        position slot taken), nothing written."""
         cdef Arena* a = &self.core.a
         cdef int64_t rid, rslot, instr, user, side, oracle, ots, taker_pos, new_pos, s, rc
         cdef int64_t seq0, seq, oslot
@@ -477,9 +481,13 @@ cdef class Ledger:
                          o.created_ms, accounts[o.account], positions[(o.account, instr)]))
             s = a.slices[s].next
         out = self.settle(instr, user, side, accounts[user], taker_pos, new_pos, rows,
-                          user_positions.get(user, []), now_ms, a.hdr[H_BATCH_OPEN_MS], True)
+                          user_positions.get(user, []), now_ms, a.hdr[H_BATCH_OPEN_MS], True, apply)
         if out[0]:
             return (out[0],)
+        if not apply:
+            return (0, rid, r.held, self._fills(rows, out[3], user), (),
+                    tuple([tuple.__new__(self.cash_cls, c) for c in out[4]]), out[1], out[2], -1,
+                    user, instr)
         seq0 = a.hdr[H_TRADE_SEQ]
         held = r.held
         with nogil:
@@ -499,13 +507,15 @@ cdef class Ledger:
                 t.seq, t.instr, t.side, t.price, t.qty, t.maker_order_id, t.taker_ref,
                 t.maker_account, t.taker_account, t.ts_ms)))
             seq += 1
-        fees = out[3]
-        fills = [tuple.__new__(self.fill_cls, (row[0], row[1], user, row[2], row[3],
-                                               fee[0], fee[1]))
-                 for row, fee in zip(rows, fees)]
         cash = [tuple.__new__(self.cash_cls, c) for c in out[4]]
-        return (0, rid, held, tuple(fills), tuple(trades), tuple(cash), out[1], out[2], new_pos,
-                user, instr)
+        return (0, rid, held, self._fills(rows, out[3], user), tuple(trades), tuple(cash), out[1],
+                out[2], new_pos, user, instr)
+
+    def _fills(self, list rows, list fees, int64_t user):
+        """Fill result rows of a commit: slice rows joined with their (maker, taker) fees."""
+        return tuple([tuple.__new__(self.fill_cls, (row[0], row[1], user, row[2], row[3],
+                                                    fee[0], fee[1]))
+                      for row, fee in zip(rows, fees)])
 
     cdef int64_t _load(self, int64_t* recs, int64_t* slots, int64_t* users, int64_t* accts,
                        i128* cash, i128* fees, Py_ssize_t* nt, int64_t user, int64_t acct,

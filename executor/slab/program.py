@@ -777,20 +777,9 @@ class Slab:
         mcap = cfg.fee_cap_maker_bps if fee_cap_maker_bps is None else fee_cap_maker_bps
         tcap = cfg.fee_cap_taker_bps if fee_cap_taker_bps is None else fee_cap_taker_bps
         if self.fast_commit:
-            try:
-                r = self.ledger.commit(hold_id, now_ms, mcap, tcap, self._accounts,
-                                       self._positions, self._user_positions)
-            except (OverflowError, TypeError):
-                pass                      # odd argument types: the Python path decides
-            else:
-                if r[0]:
-                    return CommitResult(E(r[0]), hold_id=hold_id)
-                _c, rid, held, fills, trades, cash, fee_pool, arg_tax, new_pos, user, instr = r
-                if new_pos >= 0:
-                    self._index_position(user, instr, new_pos)
-                return CommitResult(hold_id=rid, filled_qty=held, fills=fills, trades=trades,
-                                    cash_deltas=cash, fee_pool_delta_atoms=fee_pool,
-                                    arg_tax_atoms=arg_tax)
+            fast = self._ledger_commit(hold_id, now_ms, mcap, tcap, apply=True)
+            if fast is not None:
+                return fast
         try:
             self._check_time(now_ms)
             hold = self.core.reservation(hold_id)
@@ -831,6 +820,22 @@ class Slab:
             if exc.code != E.OVERFLOW:
                 raise
             return CommitResult(exc.code, hold_id=hold_id)
+
+    def _ledger_commit(self, hold_id, now_ms: int, mcap: int, tcap: int, *, apply: bool) -> CommitResult | None:
+        """Commit (or, without ``apply``, its check) in the compiled ledger; None when the
+        arguments have types only the Python rules handle."""
+        try:
+            r = self.ledger.commit(hold_id, now_ms, mcap, tcap, self._accounts,
+                                   self._positions, self._user_positions, apply)
+        except (OverflowError, TypeError):
+            return None
+        if r[0]:
+            return CommitResult(E(r[0]), hold_id=hold_id)
+        _c, rid, held, fills, trades, cash, fee_pool, arg_tax, new_pos, user, instr = r
+        if new_pos >= 0:
+            self._index_position(user, instr, new_pos)
+        return CommitResult(hold_id=rid, filled_qty=held, fills=fills, trades=trades,
+                            cash_deltas=cash, fee_pool_delta_atoms=fee_pool, arg_tax_atoms=arg_tax)
 
     def _close(self, now_ms: int, call, result, **ident):
         """The idempotent close shared by cancel and release (R8, F2): the core answers < 0 to
@@ -1019,6 +1024,10 @@ class Slab:
         cfg = self.config
         mcap = cfg.fee_cap_maker_bps if fee_cap_maker_bps is None else fee_cap_maker_bps
         tcap = cfg.fee_cap_taker_bps if fee_cap_taker_bps is None else fee_cap_taker_bps
+        if self.fast_commit:
+            fast = self._ledger_commit(hold_id, now_ms, mcap, tcap, apply=False)
+            if fast is not None:
+                return fast
         try:
             self._check_time(now_ms)
             hold = self.core.reservation(hold_id)

@@ -2,6 +2,7 @@
 the Python rules of ``program.py``: the same streams must give identical results and arenas."""
 from __future__ import annotations
 
+import dataclasses
 import random
 
 import pytest
@@ -36,8 +37,14 @@ def test_fast_commit_matches_python_rules_byte_for_byte(seed, overrides, collate
         if op_a[0] == "commit":
             commits[ra.code] = commits.get(ra.code, 0) + 1
         if op_a[0] == "reserve" and ra.ok and step % 4:
-            # commit most holds soon after they are made, so commits dominate the stream
+            # commit most holds soon after they are made, so commits dominate the stream;
+            # the compiled check (router preview) agrees with the Python one and writes nothing
+            before = arena(fast)
+            ca = fast.check_commit(ra.hold_id, now_ms=T0 + 10 + step * 7 + 1)
+            assert ca == slow.check_commit(rb.hold_id, now_ms=T0 + 10 + step * 7 + 1), (step, "check")
+            assert arena(fast) == before, (step, "check_commit wrote")
             ra = fast.commit(ra.hold_id, now_ms=T0 + 10 + step * 7 + 1)
+            assert dataclasses.replace(ra, trades=()) == ca, (step, "check differs from commit")
             rb = slow.commit(rb.hold_id, now_ms=T0 + 10 + step * 7 + 1)
             assert ra == rb, (step, "commit")
             commits[ra.code] = commits.get(ra.code, 0) + 1
@@ -112,7 +119,7 @@ def test_fast_reserve_gives_the_python_result_for_every_input(args):
 )
 def test_fast_commit_gives_the_python_result_for_every_input(case):
     from executor.slab.config import Capacities
-    results, arenas = [], []
+    results, arenas, checks = [], [], []
     for fast in (True, False):
         caps = Capacities(accounts=16, orders=64, positions=2 if case == "positions_full" else 32,
                           reservations=8, slices=64, trades=128)
@@ -142,8 +149,13 @@ def test_fast_commit_gives_the_python_result_for_every_input(case):
             kw = {"fee_cap_maker_bps": 1}
         elif case == "backwards":
             now = T0 + 1
+        before = arena(slab)
+        checks.append(slab.check_commit(hold, now_ms=now, **kw))
+        assert arena(slab) == before, "check_commit writes nothing"
         results.append(slab.commit(hold, now_ms=now, **kw))
         arenas.append(arena(slab))
     assert results[0] == results[1]
+    assert checks[0] == checks[1], "the compiled check gives the Python check's result"
+    assert dataclasses.replace(results[0], trades=()) == checks[0]
     assert arenas[0] == arenas[1]
     assert results[0].ok == (case == "ok")
