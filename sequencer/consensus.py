@@ -739,9 +739,14 @@ class Replica:
         self.blocks[b.hash] = b
         self._new_blocks.append(b)
         self.wanted.pop(b.hash, None)
+        self._resume_children({b.hash})
+
+    def _resume_children(self, parents: set[bytes]) -> None:
+        """Blocks in ``parents`` became known: accept the proposals that waited for them (in
+        view order), then retry waiting QCs and proposing."""
         for view in sorted(self.pending_proposals):
             pending = self.pending_proposals[view]
-            if pending.block.parent_hash == b.hash:
+            if pending.block.parent_hash in parents:
                 del self.pending_proposals[view]
                 try:
                     self._accept_proposal(pending)
@@ -825,17 +830,7 @@ class Replica:
             self.wanted.pop(d.block.hash, None)
         self.mempool.remove_decided(h for d in fresh for h in self._tx_hashes(d.block))
         self._prune()
-        adopted = {d.block.hash for d in fresh}
-        for view in sorted(self.pending_proposals):
-            pending = self.pending_proposals[view]
-            if pending.block.parent_hash in adopted:
-                del self.pending_proposals[view]
-                try:
-                    self._accept_proposal(pending)
-                except Rejected as r:
-                    self._count(r.reason)
-        self._retry_pending_qcs()
-        self._try_propose()
+        self._resume_children({d.block.hash for d in fresh})
 
     def _tx_hashes(self, block: Block) -> tuple[bytes, ...]:
         """Transaction ids as the mempool keys them, computed once per block."""

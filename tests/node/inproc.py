@@ -4,13 +4,12 @@ real LevelDB; only the process boundary is missing."""
 from __future__ import annotations
 
 import contextlib
-import time
 from pathlib import Path
 from typing import AsyncIterator
 
 from nacl.signing import SigningKey
 
-from executor.tx import sign_payload
+import support
 from node import config as config_mod
 from node.app import Node
 from node.keys import NodeKey
@@ -43,13 +42,6 @@ async def running_node(root: Path, roles: tuple[str, ...] = ("executor", "sequen
         await node.shutdown()
 
 
-def signed_orders(n: int, chain: str = DEVNET_CHAIN, key: SigningKey | None = None, nonce0: int = 0) -> list[tx_pb2.Envelope]:
-    """`n` signed (empty) place-order envelopes: cheap to make, each with a distinct id."""
-    key = key or SigningKey.generate()
-    until = int(time.time() * 1000) + 600_000
-    out = []
-    for i in range(n):
-        p = tx_pb2.Payload(chain_id=chain, valid_until_ms=until, client_nonce=nonce0 + i)
-        p.place_order.SetInParent()
-        out.append(sign_payload(key, chain, p))
-    return out
+def signed_orders(n: int, key: SigningKey | None = None, nonce0: int = 0, chain: str = DEVNET_CHAIN) -> list[tx_pb2.Envelope]:
+    """``support.signed_orders`` for this harness's chain."""
+    return support.signed_orders(n, chain, key, nonce0)

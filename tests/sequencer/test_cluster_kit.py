@@ -21,10 +21,11 @@ from pathlib import Path
 import grpc
 from nacl.signing import SigningKey
 
-from executor.tx import sign_payload, tx_hash
+from executor.tx import tx_hash
 from node import keys
 from proto.assetl2.v1 import client_pb2_grpc, tx_pb2
 from sequencer.storage import LevelDBSafetyStore
+import support
 from support import free_port
 
 CHAIN = "assetl2-cluster"
@@ -236,14 +237,8 @@ def assert_one_chain(chains: dict[int, list[bytes]]) -> int:
 
 
 def signed_orders(n: int, key: SigningKey | None = None, nonce0: int = 0, chain: str = CHAIN) -> list[tx_pb2.Envelope]:
-    key = key or SigningKey.generate()
-    until = int(time.time() * 1000) + 600_000
-    out = []
-    for i in range(n):
-        p = tx_pb2.Payload(chain_id=chain, valid_until_ms=until, client_nonce=nonce0 + i)
-        p.place_order.SetInParent()
-        out.append(sign_payload(key, chain, p))
-    return out
+    """``support.signed_orders`` for this harness's chain."""
+    return support.signed_orders(n, chain, key, nonce0)
 
 
 def submit(member: Member, envelopes: list[tx_pb2.Envelope], timeout_s: float = 10.0) -> list:
