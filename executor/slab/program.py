@@ -773,11 +773,17 @@ class Slab:
 
         Rejects (no state change) on: unknown/closed hold, expiry, stale oracle, kill band
         (oracle now vs oracle at reserve, EXCHANGE §6), fee caps (ADV3), taker margin."""
+        return self._commit(hold_id, now_ms, fee_cap_maker_bps, fee_cap_taker_bps, apply=True)
+
+    def _commit(self, hold_id: int, now_ms: int, fee_cap_maker_bps: int | None,
+                fee_cap_taker_bps: int | None, *, apply: bool) -> CommitResult:
+        """``commit`` (``apply``) or ``check_commit``: the same checks and result, and only
+        with ``apply`` the writes and trade prints."""
         cfg = self.config
         mcap = cfg.fee_cap_maker_bps if fee_cap_maker_bps is None else fee_cap_maker_bps
         tcap = cfg.fee_cap_taker_bps if fee_cap_taker_bps is None else fee_cap_taker_bps
         if self.fast_commit:
-            fast = self._ledger_commit(hold_id, now_ms, mcap, tcap, apply=True)
+            fast = self._ledger_commit(hold_id, now_ms, mcap, tcap, apply=apply)
             if fast is not None:
                 return fast
         try:
@@ -803,6 +809,11 @@ class Slab:
                 raw.append((maker_id, o[1], px, q, o[8]))
             priced = self._price_fills(instr, ins, user, side, raw, now_ms)
             self._check_taker_margin(user, priced)
+            if not apply:
+                return CommitResult(
+                    hold_id=hold_id, filled_qty=hold[6], fills=tuple(priced.fills),
+                    cash_deltas=tuple(CashDelta(u, d) for u, d in sorted(priced.cash.items())),
+                    fee_pool_delta_atoms=priced.fee_pool, arg_tax_atoms=priced.arg_tax)
             seq0 = self.core.trade_seq
             rc = self.core.commit(hold_id, now_ms)
             if rc != 0:
@@ -1018,49 +1029,10 @@ class Slab:
 
     def check_commit(self, hold_id: int, *, now_ms: int, fee_cap_maker_bps: int | None = None,
                      fee_cap_taker_bps: int | None = None) -> CommitResult:
-        """Every check of ``commit`` without writing (the Python rules): ``ok`` means the
-        commit will succeed at ``now_ms``; ``cash_deltas``/``fills``/``fee_pool_delta_atoms``
-        are what it will report, so the router can check its caps first (P6/P7)."""
-        cfg = self.config
-        mcap = cfg.fee_cap_maker_bps if fee_cap_maker_bps is None else fee_cap_maker_bps
-        tcap = cfg.fee_cap_taker_bps if fee_cap_taker_bps is None else fee_cap_taker_bps
-        if self.fast_commit:
-            fast = self._ledger_commit(hold_id, now_ms, mcap, tcap, apply=False)
-            if fast is not None:
-                return fast
-        try:
-            self._check_time(now_ms)
-            hold = self.core.reservation(hold_id)
-            if hold is None:
-                rc = self.core.commit(hold_id, now_ms)  # no such open hold: a code, no write
-                raise _Reject(E(-rc) if rc < 0 else E.INTERNAL)
-            user, instr, side, expiry_ms, oracle_at_reserve = (hold[1], hold[2], hold[3],
-                                                               hold[7], hold[8])
-            if now_ms > expiry_ms:
-                raise _Reject(E.RESERVATION_EXPIRED)
-            oracle = self._oracle_now(instr, self._static[instr][4], now_ms)
-            if abs(oracle - oracle_at_reserve) * 10_000 > cfg.kill_band_bps * oracle_at_reserve:
-                raise _Reject(E.KILL_BAND)
-            if cfg.maker_fee_bps > mcap or cfg.taker_fee_bps > tcap:
-                raise _Reject(E.FEE_CAP_EXCEEDED)
-            self._need_position_slots([(user, instr)])
-            ins = self._instrument(instr)
-            raw = []
-            for maker_id, q, px in hold[12]:
-                o = self.core.order(maker_id)
-                raw.append((maker_id, o[1], px, q, o[8]))
-            priced = self._price_fills(instr, ins, user, side, raw, now_ms)
-            self._check_taker_margin(user, priced)
-            return CommitResult(
-                hold_id=hold_id, filled_qty=hold[6], fills=tuple(priced.fills),
-                cash_deltas=tuple(CashDelta(u, d) for u, d in sorted(priced.cash.items())),
-                fee_pool_delta_atoms=priced.fee_pool, arg_tax_atoms=priced.arg_tax)
-        except _Reject as r:
-            return CommitResult(r.code, hold_id=hold_id)
-        except ExecutorError as exc:
-            if exc.code != E.OVERFLOW:
-                raise
-            return CommitResult(exc.code, hold_id=hold_id)
+        """Every check of ``commit`` without writing: ``ok`` means the commit will succeed at
+        ``now_ms``; ``cash_deltas``/``fills``/``fee_pool_delta_atoms`` are what it will report,
+        so the router can check its caps first (P6/P7)."""
+        return self._commit(hold_id, now_ms, fee_cap_maker_bps, fee_cap_taker_bps, apply=False)
 
     # ------------------------------------------------------------------ reads
     def best_bid(self, instrument: int):
