@@ -45,7 +45,7 @@ import struct
 from executor.amm import curve
 from executor.amm.config import (ACCOUNT_WORDS, HEADER_WORDS, HOLD_WORDS, INSTRUMENT_WORDS,
                                  POSITION_WORDS, TRADE_WORDS, AmmLayout, AmmSlabConfig)
-from executor.amm.positions import ArgLedger, apply_fill, arg_tax, funding_owed
+from executor.positions import ArgLedger, apply_fill, arg_tax, funding_owed
 from executor.amm.results import LiquidityResult, PoolState, QuoteResult
 from executor.errors import ErrorCode as E
 from executor.errors import ExecutorError

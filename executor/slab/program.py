@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from executor.errors import ErrorCode as E
 from executor.errors import ExecutorError
 from executor.matching.core import MatchingCore
+from executor.positions import ArgLedger, apply_fill, arg_tax, funding_owed
 from executor.slab.config import CAP_TTL_MS_MAX, SlabConfig
 from executor.slab.ledger import Ledger
 from executor.slab.layout import (
@@ -55,7 +56,6 @@ from executor.units import (
     CONTRACT_SCALE,
     I64_MAX,
     bps_of,
-    ceil_div,
     check_i64,
     notional,
 )
@@ -348,57 +348,27 @@ class Slab:
 
     @staticmethod
     def _apply_position(pos: list, dq: int, px: int, cs: int) -> int:
-        """Apply a signed fill to a position; returns realised PnL in atoms (plan S10).
-
-        Entry is the VWAP of the open side, rounded against the holder (up for longs, down for
-        shorts).  Reductions realise ``notional(closed, px - entry)`` (floored: exchange's
-        favour, EXCHANGE §6 "partial position reductions realise PnL"); a flip closes the whole
-        position and opens the remainder at ``px``.
-        """
-        q, entry = pos[_P_QTY], pos[_P_ENTRY]
-        realised = 0
-        if q == 0 or (q > 0) == (dq > 0):
-            new_q = q + dq
-            num = abs(q) * entry + abs(dq) * px
-            entry = ceil_div(num, abs(new_q)) if new_q > 0 else num // abs(new_q)
-        else:
-            closed = min(abs(q), abs(dq))
-            sign = 1 if q > 0 else -1
-            realised = notional(sign * closed, px - entry, cs)
-            new_q = q + dq
-            if new_q == 0:
-                entry = 0
-            elif (new_q > 0) != (q > 0):
-                entry = px
-        pos[_P_QTY] = check_i64(new_q)
-        pos[_P_ENTRY] = entry
-        pos[_P_REALISED] = check_i64(pos[_P_REALISED] + realised)
-        return realised
+        """Apply a signed fill to a position record; returns the realised PnL (plan S10,
+        ``executor.positions.apply_fill``)."""
+        ch = apply_fill(pos[_P_QTY], pos[_P_ENTRY], dq, px, cs)
+        pos[_P_QTY], pos[_P_ENTRY] = ch.qty_lots, ch.entry_px_e6
+        pos[_P_REALISED] = check_i64(pos[_P_REALISED] + ch.realised_atoms)
+        return ch.realised_atoms
 
     @staticmethod
     def _settle_funding(pos: list, index: int, cs: int) -> int:
-        """Lazy funding through the cumulative index (RM6): returns the cash delta (payers
-        rounded up, receivers down) and moves the snapshot, so each interval applies once."""
-        owed = notional(pos[_P_QTY], index - pos[_P_FUND_SNAP], cs, round_up=True)
+        """Lazy funding through the cumulative index (RM6): the cash delta, and the snapshot
+        moves so each interval applies once (``executor.positions.funding_owed``)."""
+        owed = funding_owed(pos[_P_QTY], index, pos[_P_FUND_SNAP], cs)
         pos[_P_FUND_SNAP] = index
         return -owed
 
     def _arg_tax(self, pos: list, side: int, q: int, px: int, cs: int, epoch: int) -> int:
-        """Aggressor round-trip guard: within an epoch, overlap of a taker's buys and sells on
-        an instrument is taxed at ``arg_tax_bps``; each unit of overlap once (EXCHANGE §6)."""
-        if pos[_P_ARG_EPOCH] != epoch:
-            pos[_P_ARG_EPOCH], pos[_P_ARG_BUY], pos[_P_ARG_SELL], pos[_P_ARG_TAXED] = epoch, 0, 0, 0
-        if side == BUY:
-            pos[_P_ARG_BUY] += q
-        else:
-            pos[_P_ARG_SELL] += q
-        overlap = min(pos[_P_ARG_BUY], pos[_P_ARG_SELL])
-        new_units = overlap - pos[_P_ARG_TAXED]
-        pos[_P_ARG_TAXED] = overlap
-        if new_units <= 0 or self.config.arg_tax_bps == 0:
-            return 0
-        return bps_of(notional(new_units, px, cs, round_up=True), self.config.arg_tax_bps,
-                      round_up=True)
+        """Aggressor round-trip guard on the record's ledger words (``executor.positions.arg_tax``)."""
+        ledger, tax = arg_tax(ArgLedger(*pos[_P_ARG_EPOCH:_P_ARG_TAXED + 1]), epoch, side == BUY, q,
+                              px, cs, self.config.arg_tax_bps)
+        pos[_P_ARG_EPOCH:_P_ARG_TAXED + 1] = list(ledger)
+        return tax
 
     def _price_fills(self, instr: int, ins: list, taker: int, side: int, raw_fills: list,
                      now_ms: int) -> _Priced:

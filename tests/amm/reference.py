@@ -6,7 +6,7 @@ instead of the integer helpers, dicts instead of an arena, and a plain linear sc
 largest fillable quantity instead of the closed-form bound.  It models what the differential
 test compares: reserves, open holds and their captured prices, pending quantities, LP shares,
 the pool's balance and net asset value at a fixed oracle.  Position PnL reuses
-``executor.amm.positions.apply_fill`` (tested on its own in ``test_amm_accounting``).
+``executor.positions.apply_fill`` (tested on its own in ``test_amm_accounting``).
 
 Rules it encodes (EXCHANGE §3, seed 002, ``executor/amm/curve.py``):
 * a new hold is priced from the curve after the open holds of the same side;
@@ -21,7 +21,7 @@ import math
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from executor.amm.positions import apply_fill
+from executor.positions import apply_fill
 
 BUY, SELL = 0, 1
 E6 = 1_000_000

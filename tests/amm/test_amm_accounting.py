@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from amm_support import BUY, CS, POOL_USER, PX, SELL, T0, TICK, arena, make_slab
-from executor.amm.positions import ArgLedger, apply_fill, arg_tax, funding_owed
+from executor.positions import ArgLedger, apply_fill, arg_tax, funding_owed
 from executor.errors import ErrorCode as E
 from executor.units import bps_of, notional
 

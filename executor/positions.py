@@ -1,9 +1,7 @@
-"""Position, PnL, funding and ARG arithmetic as small pure functions.
-
-The book slab keeps the same formulas as private static methods of ``executor.slab.program.Slab``
-(``_apply_position``, ``_settle_funding``, ``_arg_tax``), which the AMM must not import; these
-are the same rules, written once as functions over plain integers so the AMM (and later the
-router) can share them:
+"""Position, PnL, funding and ARG arithmetic as small pure functions: the one statement of
+these rules for both slab kinds (the book slab in ``executor/slab/program.py``, the AMM in
+``executor/amm/program.py``; the compiled ledger ``executor/slab/ledger.pyx`` mirrors them and
+is tested byte for byte against the book slab's Python path):
 
 * entry is the VWAP of the open side, rounded against the holder (up for longs, down for
   shorts); a reduction realises ``notional(closed, px − entry)`` floored (exchange's favour,
