@@ -790,6 +790,12 @@ class AmmSlab:
                              round_up=True), self.config.mmr_bps, round_up=True)
         return equity, im, mm
 
+    def margin_with_orders(self, user: int) -> tuple[int, int]:
+        """(equity, IM) — the pool takes no resting orders, so this is ``margin`` without MM
+        (the router asks every slab kind the same question)."""
+        equity, im, _mm = self.margin(user)
+        return equity, im
+
     def pool(self) -> PoolState:
         ins = self._get(_INSTR, self.layout.instrument)
         return PoolState(

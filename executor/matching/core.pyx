@@ -525,25 +525,28 @@ cdef int64_t c_place(Arena* a, int64_t instr, int64_t account, int64_t side, int
     return 0
 
 
-cdef int64_t c_account_open_qty(Arena* a, int64_t account) noexcept nogil:
-    """Σ qty of ``account``'s resting and pending orders that are not cancelled."""
-    cdef int64_t instr, side, lidx, o, total = 0
+cdef int64_t c_account_slots(Arena* a, int64_t account, int64_t* out) noexcept nogil:
+    """Order slots of ``account`` (every book's levels, then its pending list) into ``out``
+    (room for ``a.cap_orders``); returns how many."""
+    cdef int64_t instr, side, lidx, o, n = 0
     for instr in range(a.n_instr):
         for side in range(2):
             lidx = a.books[instr].head[side]
             while lidx != -1:
                 o = a.levels[lidx].head
                 while o != -1:
-                    if a.orders[o].account == account and not a.orders[o].flags & OF_CANCELLED:
-                        total += a.orders[o].qty
+                    if a.orders[o].account == account:
+                        out[n] = o
+                        n += 1
                     o = a.orders[o].next
                 lidx = a.levels[lidx].next
         o = a.books[instr].pend_head
         while o != -1:
-            if a.orders[o].account == account and not a.orders[o].flags & OF_CANCELLED:
-                total += a.orders[o].qty
+            if a.orders[o].account == account:
+                out[n] = o
+                n += 1
             o = a.orders[o].next
-    return total
+    return n
 
 
 cdef int64_t c_cancel(Arena* a, int64_t oid, int64_t account) noexcept nogil:
@@ -1173,37 +1176,47 @@ cdef class MatchingCore:
         return (o.id, o.account, o.instr, o.side, o.price, o.qty, o.reserved, o.flags,
                 o.created_ms)
 
-    def _account_slots(self, int64_t account):
-        """Order slots of ``account``: every book's resting levels, then its pending list."""
-        cdef int64_t instr, side, lidx, o
-        slots = []
-        for instr in range(self.a.n_instr):
-            for side in range(2):
-                lidx = self.a.books[instr].head[side]
-                while lidx != -1:
-                    o = self.a.levels[lidx].head
-                    while o != -1:
-                        if self.a.orders[o].account == account:
-                            slots.append(o)
-                        o = self.a.orders[o].next
-                    lidx = self.a.levels[lidx].next
-            o = self.a.books[instr].pend_head
-            while o != -1:
-                if self.a.orders[o].account == account:
-                    slots.append(o)
-                o = self.a.orders[o].next
-        return slots
-
     def account_orders(self, int64_t account):
         """Ids of ``account``'s resting and pending orders, ascending (liquidation cancels them,
         EXCHANGE §2 flow 5).  Walks every book: O(orders in the pool)."""
-        return sorted(self.a.orders[o].id for o in self._account_slots(account))
+        cdef int64_t i, n
+        cdef int64_t* slots = <int64_t*>malloc(sizeof(int64_t) * (self.a.cap_orders + 1))
+        if slots == NULL:
+            raise MemoryError()
+        try:
+            n = c_account_slots(&self.a, account, slots)
+            return sorted([self.a.orders[slots[i]].id for i in range(n)])
+        finally:
+            free(slots)
+
+    def account_open_by_side(self, int64_t account):
+        """``[(instrument, open buy qty, open sell qty)]`` of ``account``'s resting and pending
+        orders that are not cancelled, ascending by instrument, zero rows left out: what the
+        router keeps pledged for resting orders and what maker-class allowances bound."""
+        cdef int64_t i, n, o
+        cdef int64_t* slots = <int64_t*>malloc(sizeof(int64_t) * (self.a.cap_orders + 1))
+        cdef int64_t* sums = <int64_t*>malloc(sizeof(int64_t) * 2 * (self.a.n_instr + 1))
+        if slots == NULL or sums == NULL:
+            free(slots)
+            free(sums)
+            raise MemoryError()
+        try:
+            memset(sums, 0, sizeof(int64_t) * 2 * (self.a.n_instr + 1))
+            n = c_account_slots(&self.a, account, slots)
+            for i in range(n):
+                o = slots[i]
+                if not self.a.orders[o].flags & OF_CANCELLED:
+                    sums[2 * self.a.orders[o].instr + self.a.orders[o].side] += self.a.orders[o].qty
+            return [(i, sums[2 * i], sums[2 * i + 1]) for i in range(self.a.n_instr)
+                    if sums[2 * i] or sums[2 * i + 1]]
+        finally:
+            free(slots)
+            free(sums)
 
     def account_open_qty(self, int64_t account):
         """Open quantity of ``account``'s orders (reserved parts included; cancelled orders
-        that still back a hold excluded): what a maker-class allowance bounds.  One pass over
-        the books in C, no allocation."""
-        return c_account_open_qty(&self.a, account)
+        that still back a hold excluded): what a maker-class allowance bounds."""
+        return sum(b + s for _i, b, s in self.account_open_by_side(account))
 
     def reservation(self, int64_t resv_id):
         """``(id, account, instr, side, limit_px, qty_req, held, expiry_ms, oracle_px,

@@ -611,6 +611,12 @@ class Router:
         _ensure(n is not None, E.UNKNOWN_ORDER)
         r = slab.cancel_order(n, c.order_id, now_ms=now_ms)
         _ensure(r.ok, r.code)
+        # the order's pledge is no longer needed: what the slab keeps for the account's
+        # positions, other orders and open routes stays, the rest returns to the vault
+        free = self._escrow(signer, c.slab_id).balance_atoms - self._escrow_kept(signer, n, c.slab_id)
+        if free > 0:
+            self._escrow_to_vault(signer, c.slab_id, free, now_ms)
+            self._sync_collateral(signer, n, c.slab_id, now_ms)
         return [state_pb2.Event(order_update=state_pb2.OrderUpdate(
             slab_id=c.slab_id, instrument_id=c.instrument_id, order_id=c.order_id, owner=signer,
             state=state_pb2.ORDER_STATE_CANCELLED))]
@@ -862,25 +868,41 @@ class Router:
         if cap is None or cap.burned:
             return
         esc = self._escrow(user, slab)
-        keep = self._pledged_open(user, slab, exclude=hold_id)
-        s = self.slabs[slab]
-        if s.account(n):
-            eq, im, _mm = s.margin(n)
-            keep += max(0, im - (eq - esc.balance_atoms))
+        keep = self._escrow_kept(user, n, slab, exclude=hold_id)
         refund = min(cap.remaining, max(0, esc.balance_atoms - keep))
         if refund and now_ms <= cap.expiry_ms:
             cap, esc = safe_debit(cap, esc, user=user, slab=slab, asset=ASSET, amount=refund,
                                   now_ms=now_ms)
+            self._put(T_ESCROW, (user, slab, ASSET), esc)
+            self._set_vault(user, self._vault(user) + refund)
         elif refund:
             # an expired cap debits nothing (F1): the refund uses a fresh one-shot cap
-            one_shot = mint_cap(user=user, slab=slab, asset=ASSET, amount=refund, now_ms=now_ms,
-                                ttl_ms=0, nonce=0)
-            _c, esc = safe_debit(one_shot, esc, user=user, slab=slab, asset=ASSET,
-                                 amount=refund, now_ms=now_ms)
-        self._put(T_ESCROW, (user, slab, ASSET), esc)
-        self._set_vault(user, self._vault(user) + refund)
+            self._escrow_to_vault(user, slab, refund, now_ms)
         self._put(T_CAP, (hold_id, slab), burn(cap))
         self._sync_collateral(user, n, slab, now_ms)
+
+    def _escrow_kept(self, user: bytes, n: int, slab: int, *, exclude: int = 0) -> int:
+        """Escrow that stays pledged to ``slab`` when some is refunded: what the user's other
+        open routes there may still debit, plus what the slab needs beyond the account's other
+        equity for its positions and its resting orders as if they filled (the basis the slab
+        accepted them on, RM1–RM3).  Withdrawals do not use this: the portfolio margin decides
+        those (cross-slab hedges net)."""
+        keep = self._pledged_open(user, slab, exclude=exclude)
+        s = self.slabs[slab]
+        if s.account(n):
+            eq, im = s.margin_with_orders(n)
+            keep += max(0, im - (eq - self._escrow(user, slab).balance_atoms))
+        return keep
+
+    def _escrow_to_vault(self, user: bytes, slab: int, amount: int, now_ms: int) -> None:
+        """Move ``amount`` of escrow back to the vault through a one-shot cap (P6: every debit
+        goes through ``safe_debit``)."""
+        one_shot = mint_cap(user=user, slab=slab, asset=ASSET, amount=amount, now_ms=now_ms,
+                            ttl_ms=0, nonce=0)
+        _c, esc = safe_debit(one_shot, self._escrow(user, slab), user=user, slab=slab,
+                             asset=ASSET, amount=amount, now_ms=now_ms)
+        self._put(T_ESCROW, (user, slab, ASSET), esc)
+        self._set_vault(user, self._vault(user) + amount)
 
     def _close_route(self, h: RouteHold, status: int) -> None:
         """Mark the route closed and drop it from the user's open routes (its expiry-index

@@ -1052,6 +1052,22 @@ class Slab:
                          self.config.mmr_bps, round_up=True)
         return equity, im, mm
 
+    def margin_with_orders(self, user: int) -> tuple[int, int]:
+        """(equity, IM as if every resting or pending order of ``user`` filled on the worse
+        side of each instrument at the oracle): the collateral the account's orders were
+        accepted against (the placement check, RM1–RM3), which the router keeps pledged."""
+        equity, _im = self._margin(user)
+        sides = {i: (b, s) for i, b, s in self.core.account_open_by_side(user)}
+        instrs = set(sides) | {i for i, _slot in self._user_positions.get(user, [])}
+        im = 0
+        for i in sorted(instrs):
+            q = self._position(user, i)[_P_QTY]
+            b, s = sides.get(i, (0, 0))
+            ins = self._get(_INSTR, self._ioff(i))
+            im += bps_of(notional(max(abs(q + b), abs(q - s)), ins[_I_ORACLE_PX], ins[_I_CS],
+                                  round_up=True), self.config.imr_bps, round_up=True)
+        return equity, im
+
     @property
     def fee_pool_atoms(self) -> int:
         return self._hget(_SH_FEE_POOL)

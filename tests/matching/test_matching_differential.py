@@ -49,6 +49,30 @@ def _check_invariants(snap):
         assert all(oid in live_ids for oid, _q, _p in hold[12])
 
 
+def _check_account_views(core, snap, ctx) -> None:
+    """``account_orders`` / ``account_open_by_side`` agree with the books' snapshot: every
+    order of the account, and the open (not cancelled) quantity per instrument and side."""
+    books = snap[0]
+    for acct in {o[1] for instr in books for side in instr[0] for lv in side for o in lv[3]} | \
+            {p[1] for instr in books for p in instr[1]} | {1}:
+        ids, sums = [], {}
+        for i, (sides, pend) in enumerate(books):
+            for side, levels in enumerate(sides):
+                for _px, _tot, _res, orders in levels:
+                    for oid, account, qty, _reserved, flags in orders:
+                        if account == acct:
+                            ids.append(oid)
+                            if not flags & 2:
+                                sums.setdefault(i, [0, 0])[side] += qty
+            for oid, account, side, _px, qty in pend:
+                if account == acct:
+                    ids.append(oid)
+                    sums.setdefault(i, [0, 0])[side] += qty
+        assert core.account_orders(acct) == sorted(ids), ctx
+        assert core.account_open_by_side(acct) == [(i, b, s) for i, (b, s) in sorted(sums.items()) if b or s], ctx
+        assert core.account_open_qty(acct) == sum(b + s for b, s in sums.values()), ctx
+
+
 def _run_stream(ops, *, freeze_ms=0, topk=0, orders=12, reservations=3, slices=8):
     core, ref, _buf, _layout = make_pair(orders=orders, reservations=reservations, slices=slices,
                                          trades=16, freeze_ms=freeze_ms, topk=topk)
@@ -102,6 +126,7 @@ def _run_stream(ops, *, freeze_ms=0, topk=0, orders=12, reservations=3, slices=8
         snap = core.snapshot()
         assert snap == ref.snapshot(), ctx
         _check_invariants(snap)
+        _check_account_views(core, snap, ctx)
         assert core.trades_since(0) == ref.trades_since(0), ctx
         for i in range(2):
             for s in range(2):

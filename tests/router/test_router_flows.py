@@ -222,3 +222,46 @@ def test_governance_registers_and_deactivates_slabs():
     w.place(MAKER_B, BTC_B, BTC, SELL, 5, book_px(59950))
     w.reserve(TAKER, 1, BTC, BUY, 10, book_px(60000))
     assert len(w.router.hold_view(TAKER, 1)[0].slabs) == 2
+
+
+def test_cancelling_an_order_returns_its_pledge_but_keeps_what_the_rest_needs():
+    """A place order pledges its margin from the vault into the slab's escrow; cancelling it
+    returns what the account's remaining positions, orders and routes on that slab do not need
+    (the slab accepted them against that collateral), and nothing more."""
+    w = World()
+    vault0 = w.router._vault(MAKER_A)
+    first = w.place(MAKER_A, BTC_A, BTC, SELL, 5, book_px(60100))[0].order_update.order_id
+    second = w.place(MAKER_A, BTC_A, BTC, SELL, 3, book_px(60200))[0].order_update.order_id
+    assert w.router._vault(MAKER_A) < vault0
+    w.apply(MAKER_A, cancel_order=_cancel(BTC_A, first))
+    n = w.router.user_no(MAKER_A)
+    slab = w.router.slabs[BTC_A]
+    esc = w.router._escrow(MAKER_A, BTC_A).balance_atoms
+    eq, im = slab.margin_with_orders(n)
+    assert 0 < esc and eq >= im, "the remaining order stays fully backed"
+    assert esc == w.router._escrow_kept(MAKER_A, n, BTC_A), "and nothing beyond it stays pledged"
+    w.apply(MAKER_A, cancel_order=_cancel(BTC_A, second))
+    assert w.router._escrow(MAKER_A, BTC_A).balance_atoms == 0
+    assert w.router._vault(MAKER_A) == vault0, "with nothing left on the slab the whole pledge is back"
+    acct = slab.account(n)
+    assert (acct["collateral_atoms"], acct["cash_atoms"]) == (0, 0)
+    assert w.conserved()
+
+
+def test_cancel_keeps_what_an_open_route_on_the_slab_may_still_debit():
+    w = World()
+    two_books(w)
+    w.reserve(TAKER, 1, BTC, BUY, 5, book_px(59900), slabs=(BTC_A,))
+    oid = w.place(TAKER, BTC_A, BTC, BUY, 1, book_px(59000))[0].order_update.order_id
+    cap_left = w.router._pledged_open(TAKER, BTC_A)
+    assert cap_left > 0
+    w.apply(TAKER, cancel_order=_cancel(BTC_A, oid))
+    assert w.router._escrow(TAKER, BTC_A).balance_atoms >= cap_left
+    w.next_epoch()
+    w.commit(TAKER, 1, BTC, BUY, 5, book_px(59900))          # the route still settles
+    assert w.conserved()
+
+
+def _cancel(slab: int, order_id: int):
+    from proto.assetl2.v1 import tx_pb2
+    return tx_pb2.CancelOrder(slab_id=slab, instrument_id=BTC, order_id=order_id)
