@@ -868,7 +868,7 @@ class Router:
         if cap is None or cap.burned:
             return
         esc = self._escrow(user, slab)
-        keep = self._escrow_kept(user, n, slab, exclude=hold_id)
+        keep = self._escrow_kept(user, n, slab, exclude=hold_id, with_orders=False)
         refund = min(cap.remaining, max(0, esc.balance_atoms - keep))
         if refund and now_ms <= cap.expiry_ms:
             cap, esc = safe_debit(cap, esc, user=user, slab=slab, asset=ASSET, amount=refund,
@@ -881,16 +881,19 @@ class Router:
         self._put(T_CAP, (hold_id, slab), burn(cap))
         self._sync_collateral(user, n, slab, now_ms)
 
-    def _escrow_kept(self, user: bytes, n: int, slab: int, *, exclude: int = 0) -> int:
+    def _escrow_kept(self, user: bytes, n: int, slab: int, *, exclude: int = 0,
+                     with_orders: bool = True) -> int:
         """Escrow that stays pledged to ``slab`` when some is refunded: what the user's other
         open routes there may still debit, plus what the slab needs beyond the account's other
-        equity for its positions and its resting orders as if they filled (the basis the slab
-        accepted them on, RM1–RM3).  Withdrawals do not use this: the portfolio margin decides
-        those (cross-slab hedges net)."""
+        equity for its positions and (``with_orders``) its resting orders as if they filled
+        (the basis the slab accepted them on, RM1–RM3).  A route's leg refunds at most that
+        route's own unused pledge, so it leaves the orders' pledges in place without counting
+        them (counting walks the slab's books).  Withdrawals do not use this: the portfolio
+        margin decides those (cross-slab hedges net)."""
         keep = self._pledged_open(user, slab, exclude=exclude)
         s = self.slabs[slab]
         if s.account(n):
-            eq, im = s.margin_with_orders(n)
+            eq, im = s.margin_with_orders(n) if with_orders else s.margin(n)[:2]
             keep += max(0, im - (eq - self._escrow(user, slab).balance_atoms))
         return keep
 
