@@ -140,13 +140,12 @@ def test_cluster_is_healthy_with_distinct_ids_and_one_chain(cluster, identities)
         listing = cluster.exec(n, "ls", "-l", "/var/lib/assetl2/node-key.json").stdout
         assert listing.startswith("-rw-------") and " assetl2 " in listing, listing
     # ... and the four are one committee (published through the shared volume), deciding one chain
-    details = sorted(s.get("sequencer_detail", "") for s in statuses.values())
-    assert [d.split("; ")[1] for d in details] == [f"member {i} of a committee of 4" for i in range(4)], details
-    cluster.wait_for("every node past height 5", lambda: all(int(cluster.status(n).get("height", 0)) >= 5 for n in NODES),
+    details = [s.get("sequencer_detail", "") for s in statuses.values()]
+    assert sorted(d.split("; ")[1] for d in details) == [f"member {i} of a committee of 4" for i in range(4)], details
+    cluster.wait_for("every node past height 5", lambda: all(_height(cluster, n) >= 5 for n in NODES),
                      timeout=60, interval=1)
-    blocks = {n: json.loads(cluster.exec(n, "assetl2", "client", "block", "--height", "5", "--json").stdout)
-              for n in NODES}
-    assert len({(b["block_hash"], b["state_root"]) for b in blocks.values()}) == 1, blocks
+    blocks = {n: _block(cluster, n, 5) for n in NODES}
+    assert len(set(blocks.values())) == 1, blocks
 
 
 @pytest.mark.docker
@@ -192,6 +191,18 @@ def test_killed_and_started_node_keeps_identity(cluster, identities):
     cluster.start(victim)
     cluster.wait_healthy([victim], timeout=90)
     assert cluster.status(victim)["node_id"] == identities[victim]
+    _caught_up(cluster, victim)
+
+
+def _caught_up(cluster, victim: str) -> None:
+    """``victim`` reaches the height node0 had when it came back (catch-up, issue 6)."""
+    target = _height(cluster, "node0")
+    try:
+        cluster.wait_for(f"{victim} to catch up to height {target}", lambda: _height(cluster, victim) >= target,
+                         timeout=120, interval=1, services_for_logs=[victim])
+    except compose.ComposeError as exc:
+        heights = {n: cluster.status(n).get("sequencer_detail") for n in NODES}
+        raise AssertionError(f"{exc}\nnodes: {heights}") from None
 
 
 @pytest.mark.docker
@@ -206,11 +217,35 @@ def test_partitioned_node_is_cut_off_then_heals(cluster, identities):
         # Cut off, not dead: the node itself stays up and healthy.
         assert cluster.health(victim) == "healthy"
         assert cluster.status(victim)["node_id"] == identities[victim]
+        # three of four are a quorum (f = 1): the committee keeps deciding without it
+        start = _height(cluster, "node0")
+        cluster.wait_for("the other three to decide 5 more blocks", lambda: _height(cluster, "node0") >= start + 5,
+                         timeout=60, interval=0.5)
     finally:
         cluster.connect(victim)
     cluster.wait_for(f"{victim} reachable again", lambda: cluster.can_reach("node0", victim, probe_timeout=1)
                      and cluster.can_reach(victim, "node0", probe_timeout=1), timeout=30)
     assert cluster.status(victim)["node_id"] == identities[victim]
+    _caught_up(cluster, victim)
+    h = _height(cluster, victim)
+    assert _block(cluster, victim, h) == _block(cluster, "node0", h), "one chain after the partition heals"
+
+
+def _height(cluster, node: str) -> int:
+    return int(cluster.status(node).get("height", 0))
+
+
+def _block(cluster, node: str, height: int) -> tuple[str, str]:
+    """(block hash, state root) of ``height`` once ``node`` has executed it (status heights can
+    run a block ahead of execution), within 30 s."""
+    deadline = time.monotonic() + 30
+    while True:
+        out = cluster.exec(node, "assetl2", "client", "block", "--height", str(height), "--json", check=False)
+        if out.returncode == 0:
+            b = json.loads(out.stdout)
+            return b["block_hash"], b["state_root"]
+        assert "not executed" in out.stdout + out.stderr and time.monotonic() < deadline, out.stdout + out.stderr
+        time.sleep(0.5)
 
 
 @pytest.mark.docker
