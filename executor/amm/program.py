@@ -770,6 +770,15 @@ class AmmSlab:
                 "arg_epoch": rec[_P_ARG_EPOCH], "arg_buy_lots": rec[_P_ARG_BUY],
                 "arg_sell_lots": rec[_P_ARG_SELL], "arg_taxed_lots": rec[_P_ARG_TAXED]}
 
+    def collateral_cash(self, user: int) -> tuple[int, int] | None:
+        """``(collateral, cash)`` of ``user``'s account, or None without one: the router's
+        escrow-mirror check, without building the full account view."""
+        slot = self._accounts.get(user)
+        if slot is None:
+            return None
+        acct = self._get(_ACCOUNT, self._aoff(slot))
+        return acct[_A_COLLATERAL], acct[_A_CASH]
+
     def account(self, user: int) -> dict:
         try:
             acct = self._account(user)

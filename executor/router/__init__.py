@@ -342,10 +342,9 @@ class Router:
             eq += esc
             if n is None:
                 continue
-            acct = self.slabs[sid].account(n)
-            if acct:
-                slab_eq = self.slabs[sid].margin(n)[0]
-                eq += slab_eq - acct["collateral_atoms"] - acct["cash_atoms"]
+            cc = self.slabs[sid].collateral_cash(n)
+            if cc is not None:
+                eq += self.slabs[sid].margin(n)[0] - cc[0] - cc[1]
         return eq
 
     def margin(self, user: bytes) -> tuple[int, int, int]:
@@ -421,9 +420,8 @@ class Router:
         """Keep the slab's view exact: ``collateral = escrow`` and ``cash = 0`` — the router
         has settled every cash delta into the escrow already (P4: the slab only reads it)."""
         s = self.slabs[slab]
-        acct = s.account(n)
         want = self._escrow(user, slab).balance_atoms
-        if acct and acct["collateral_atoms"] == want and acct["cash_atoms"] == 0:
+        if s.collateral_cash(n) == (want, 0):
             return
         r = s.set_collateral(n, want, now_ms=now_ms, reset_cash=True)
         _ensure(r.ok, E.INTERNAL, f"set_collateral slab {slab}: {r.code:d}")
@@ -435,7 +433,7 @@ class Router:
         withdrawals), but each slab still checks its own IM on an IM-increasing fill (RM1–RM3),
         so a new pledge tops the account back up to it first."""
         s = self.slabs[slab]
-        if not s.account(n):
+        if s.collateral_cash(n) is None:
             return 0
         equity, im, _mm = s.margin(n)
         return max(0, im - equity)
@@ -443,8 +441,8 @@ class Router:
     def _collateral_after(self, user: bytes, n: int, slab: int, escrow_after: int) -> int:
         """The collateral a preview must assume once the escrow is ``escrow_after`` (the
         slab's cash is 0 between transactions, see ``_sync_collateral``)."""
-        acct = self.slabs[slab].account(n)
-        cash = acct.get("cash_atoms", 0) if acct else 0
+        cc = self.slabs[slab].collateral_cash(n)
+        cash = cc[1] if cc is not None else 0
         return min(max(0, escrow_after - cash), I64_MAX)
 
     def _add_exposure(self, user: bytes, slab: int, iid: int, dq: int) -> None:
@@ -638,7 +636,7 @@ class Router:
                ttl_ms: int):
         slab = self.slabs[sid]
         if self._is_amm(sid):
-            if self.slabs[sid].account(n) == {} and slab.accounts_free() <= 0:
+            if slab.collateral_cash(n) is None and slab.accounts_free() <= 0:
                 return None
             q = slab.quote(j, side, qty, limit, now_ms=now_ms)
             if not q.ok:
@@ -892,7 +890,7 @@ class Router:
         margin decides those (cross-slab hedges net)."""
         keep = self._pledged_open(user, slab, exclude=exclude)
         s = self.slabs[slab]
-        if s.account(n):
+        if s.collateral_cash(n) is not None:
             eq, im = s.margin_with_orders(n) if with_orders else s.margin(n)[:2]
             keep += max(0, im - (eq - self._escrow(user, slab).balance_atoms))
         return keep
