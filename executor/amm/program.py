@@ -48,6 +48,7 @@ from executor.amm.config import (ACCOUNT_WORDS, HEADER_WORDS, HOLD_WORDS, INSTRU
 from executor.positions import ArgLedger, apply_fill, arg_tax, funding_owed
 from executor.amm.results import LiquidityResult, PoolState, QuoteResult
 from executor.errors import ErrorCode as E
+from executor.slab.accounts import CollateralView
 from executor.errors import ExecutorError
 from executor.slab.config import CAP_TTL_MS_MAX
 from executor.slab.layout import PAGE_SIZE, WORD
@@ -97,8 +98,10 @@ class _Reject(Exception):
         self.code = code
 
 
-class AmmSlab:
+class AmmSlab(CollateralView):
     """One AMM slab: a fixed arena plus the program that interprets it (module docstring)."""
+
+    ACCOUNT_RECORD, COLLATERAL_WORD, CASH_WORD = _ACCOUNT, _A_COLLATERAL, _A_CASH   # CollateralView
 
     PAGE_SIZE = PAGE_SIZE
 
@@ -769,15 +772,6 @@ class AmmSlab:
                 "realised_pnl_atoms": rec[_P_REALISED], "funding_snapshot_e6": rec[_P_FUND_SNAP],
                 "arg_epoch": rec[_P_ARG_EPOCH], "arg_buy_lots": rec[_P_ARG_BUY],
                 "arg_sell_lots": rec[_P_ARG_SELL], "arg_taxed_lots": rec[_P_ARG_TAXED]}
-
-    def collateral_cash(self, user: int) -> tuple[int, int] | None:
-        """``(collateral, cash)`` of ``user``'s account, or None without one: the router's
-        escrow-mirror check, without building the full account view."""
-        slot = self._accounts.get(user)
-        if slot is None:
-            return None
-        acct = self._get(_ACCOUNT, self._aoff(slot))
-        return acct[_A_COLLATERAL], acct[_A_CASH]
 
     def account(self, user: int) -> dict:
         try:

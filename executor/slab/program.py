@@ -25,6 +25,7 @@ import struct
 from dataclasses import dataclass
 
 from executor.errors import ErrorCode as E
+from executor.slab.accounts import CollateralView
 from executor.errors import ExecutorError
 from executor.matching.core import MatchingCore
 from executor.positions import ArgLedger, apply_fill, arg_tax, funding_owed
@@ -128,8 +129,10 @@ def _check_hold_request(static: tuple, side: int, qty_lots: int, limit_px_e6: in
         raise _Reject(E.BAD_ARGUMENT)
 
 
-class Slab:
+class Slab(CollateralView):
     """One slab: a fixed arena plus the program that interprets it (see module docstring)."""
+
+    ACCOUNT_RECORD, COLLATERAL_WORD, CASH_WORD = _ACCOUNT, _A_COLLATERAL, _A_CASH   # CollateralView
 
     PAGE_SIZE = PAGE_SIZE
     # reserve and commit run the C kernel (ledger.pyx); False = the Python rules in this file
@@ -1031,15 +1034,6 @@ class Slab:
                 "realised_pnl_atoms": rec[_P_REALISED], "funding_snapshot_e6": rec[_P_FUND_SNAP],
                 "arg_epoch": rec[_P_ARG_EPOCH], "arg_buy_lots": rec[_P_ARG_BUY],
                 "arg_sell_lots": rec[_P_ARG_SELL], "arg_taxed_lots": rec[_P_ARG_TAXED]}
-
-    def collateral_cash(self, user: int) -> tuple[int, int] | None:
-        """``(collateral, cash)`` of ``user``'s account, or None without one: the router's
-        escrow-mirror check, without building the full account view."""
-        slot = self._accounts.get(user)
-        if slot is None:
-            return None
-        acct = self._get(_ACCOUNT, self._aoff(slot))
-        return acct[_A_COLLATERAL], acct[_A_CASH]
 
     def account(self, user: int) -> dict:
         try:
