@@ -490,7 +490,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--warmup", type=float, default=3.0)
     ap.add_argument("--clients", type=int, default=2)
     ap.add_argument("--streams", type=int, default=8)
-    ap.add_argument("--txs", type=int, default=120_000, help="signed orders prepared in total (per cluster)")
+    ap.add_argument("--txs", type=int, default=300_000,
+                    help="signed orders prepared in total (per cluster); enough that unpaced senders do not run dry before the window ends")
     ap.add_argument("--executor", action="store_true", help="also run the executor role (if built)")
     ap.add_argument("--block-txs", type=int, default=4000, help="sequencer.max_block_txs of the nodes")
     ap.add_argument("--mode", choices=("batch", "stream"), default="batch", help="SubmitBatch calls or SubmitStream")
