@@ -155,6 +155,7 @@ class Executor:
             raise BlockError("state has no chain meta record; was it written by this executor?")
         self.meta = ChainMeta.decode(raw)
         self.verified = verified
+        self._sig_threads = sig_threads
         self._sig_pool = (ThreadPoolExecutor(sig_threads, thread_name_prefix="sigcheck")
                           if sig_threads > 1 else None)
 
@@ -263,7 +264,8 @@ class Executor:
         for i, (h, env, early) in enumerate(decoded):
             if early is None and not (verified is not None and verified.take(h, env)):
                 todo.append(i)
-        for i, ok in zip(todo, verify_all([decoded[i][1] for i in todo], self.chain_id, self._sig_pool)):
+        envs = [decoded[i][1] for i in todo]
+        for i, ok in zip(todo, verify_all(envs, self.chain_id, self._sig_pool, self._sig_threads)):
             out[i] = ok
         return out
 
