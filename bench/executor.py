@@ -39,7 +39,9 @@ from nacl.signing import SigningKey  # noqa: E402
 import executor.block as block_mod  # noqa: E402
 from executor.block import BlockInput, Executor  # noqa: E402
 from executor.commitment import commitment  # noqa: E402
+from executor.curvescript import compile_file  # noqa: E402
 from executor.genesis import load_genesis  # noqa: E402
+from executor.manifest import build_manifest  # noqa: E402
 from executor.tx import sign_payload  # noqa: E402
 from proto.assetl2.v1 import tx_pb2  # noqa: E402
 
@@ -184,8 +186,10 @@ class Workload:
 def run(blocks: int, warmup: int, txs: int, progress: bool = True) -> dict:
     genesis = load_genesis(EXAMPLES / "devnet.curve", EXAMPLES / "devnet-genesis.toml")
     with tempfile.TemporaryDirectory(prefix="assetl2-bench-") as tmp:
+        # as the node runs it: registered slabs are checked against the running manifest
         ex = Executor(Path(tmp), genesis, governance=frozenset(genesis.governance),
-                      bridge_relayers=frozenset(genesis.bridge_relayers))
+                      bridge_relayers=frozenset(genesis.bridge_relayers),
+                      manifest=build_manifest(compile_file(EXAMPLES / "devnet.curve")))
         wl = Workload(genesis.chain_id, makers=16, takers=64)
         height, now = 0, T0
         setup = wl.funding(now) + wl.oracle(now)

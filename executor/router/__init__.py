@@ -104,6 +104,7 @@ class Router:
         self.faucet_enabled = bool(faucet_enabled)
         self.running_manifests = dict(running_manifests or {})
         self._keys: dict[tuple, bytes] = {}
+        self._manifest_verdicts: dict[tuple, bool] = {}
         r = config.router
         self.batch_ms = r.batch_ms
         self.cap_ttl_ms = min(r.cap_ttl_ms, 120_000)
@@ -225,12 +226,23 @@ class Router:
         if not entry.active:
             return E.SLAB_INACTIVE
         running = self.running_manifests.get(slab)
-        if running is not None:
+        if running is not None and not self._manifest_ok(slab, entry, running):
+            return E.SLAB_MANIFEST_MISMATCH
+        return E.OK
+
+    def _manifest_ok(self, slab: int, entry: RegistryEntry, running: Manifest) -> bool:
+        """``manifest_matches`` of a registry entry and the running code, remembered per
+        (slab, entry): it hashes the verification transcript, and every route and order asks
+        (a pure function of the three hashes and the running manifest, which is fixed)."""
+        key = (slab, entry.code_hash, entry.config_hash, entry.proof_hash)
+        ok = self._manifest_verdicts.get(key)
+        if ok is None:
+            if len(self._manifest_verdicts) > 4096:
+                self._manifest_verdicts.clear()
             registered = Manifest(entry.code_hash, entry.config_hash, entry.proof_hash,
                                   running.transcript)
-            if not manifest_matches(registered, running):
-                return E.SLAB_MANIFEST_MISMATCH
-        return E.OK
+            ok = self._manifest_verdicts[key] = bool(manifest_matches(registered, running))
+        return ok
 
     def _require_slab(self, slab: int):
         code = self._eligible(slab)
