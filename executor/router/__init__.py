@@ -5,8 +5,10 @@ slab objects.  The block executor calls ``apply_genesis`` once, ``on_epoch`` bef
 transaction of every new epoch, and ``apply_tx`` per transaction; a rejection raises
 ``ExecutorError`` and the executor rolls the records back.  Slabs are not journaled, so every
 handler here is *check-then-apply*: all router checks and the slabs' side-effect-free previews
-(``quote``, ``preview_place``, ``check_commit``) run first, and a slab is mutated only once the
-whole transaction is known to succeed.
+(``quote``, ``check_commit``) run first, and a slab is mutated only once the whole transaction is
+known to succeed; a single-slab order goes to ``place_funded``, which is itself all-or-nothing
+(it checks everything against the pledged collateral before it writes), as the router's last step
+that can fail.
 
 Collateral and settlement model (see README.md beside this file for the full statement):
 
@@ -1213,12 +1215,10 @@ class Router:
             res = s.commit(rr.hold_id, now_ms=now_ms)
         else:
             coll = self._collateral_after(user, n, sid, self._escrow(user, sid).balance_atoms)
-            pre = s.preview_place(n, j, side, px, abs(q), tif=1, now_ms=now_ms, reduce_only=True,
-                                  collateral_atoms=coll)
-            if not pre.ok:
+            res = s.place_funded(n, j, side, px, abs(q), tif=1, now_ms=now_ms, reduce_only=True,
+                                 collateral_atoms=coll)
+            if not res.ok:
                 return []
-            res = s.place_order(n, j, side, px, abs(q), tif=1, now_ms=now_ms, reduce_only=True)
-            _ensure(res.ok, E.INTERNAL, f"liquidation place diverged: {res.code:d}")
         self._settle(sid, res, now_ms)
         events = self._apply_fills(sid, iid, side_wire, res.fills)
         closed = sum(f.qty_lots for f in res.fills)
