@@ -256,9 +256,20 @@ async def _accounts(rpc: AsyncClient, keys: list[Pubkey], owner: Pubkey, commitm
         try:
             resp = await rpc.get_multiple_accounts(chunk, commitment=commitment)
         except Exception as exc:  # solana-py raises several transport/RPC types
-            raise sc.RpcUnavailable(f"getMultipleAccounts: {exc or type(exc).__name__}") from exc
+            raise sc.RpcUnavailable(f"getMultipleAccounts failed ({_cause(exc)})") from exc
         out += [None if a is None or a.owner != owner else bytes(a.data) for a in resp.value]
     return out
+
+
+def _cause(exc: BaseException) -> str:
+    """A short, readable cause of an RPC failure: the transport error's class name (solana-py
+    wraps it as "<class 'httpx.ConnectError'> raised in … request"), else the message."""
+    cause = exc.__cause__ or exc.__context__
+    name = type(cause).__name__ if cause is not None else type(exc).__name__
+    text = str(exc)
+    if "<class '" in text:
+        name = text.split("<class '", 1)[1].split("'", 1)[0].rsplit(".", 1)[-1]
+    return name
 
 
 def _program_id(value: Pubkey | str | None) -> Pubkey:
@@ -302,6 +313,10 @@ def run_verify_anchor(args: argparse.Namespace) -> int:
     try:
         report = asyncio.run(verify_anchor(args.rpc, program, proof=claim, from_index=args.from_index,
                                            commitment=commitment))
+    except sc.RpcUnavailable as exc:
+        print(f"verify-anchor: cannot read the anchor from {args.rpc}: {exc}; check --rpc and that the "
+              f"Solana RPC is running (locally: `assetl2 solana-dev`)", file=sys.stderr)
+        return 3
     except sc.AnchorClientError as exc:
         print(f"verify-anchor: {exc}", file=sys.stderr)
         return 3

@@ -161,6 +161,13 @@ async def test_verify_anchor_cli_reads_a_proof_file_and_sets_the_exit_code(ancho
                                                 str(env.ledger.program_id)]) == 3
 
 
+def test_an_unreachable_rpc_is_reported_in_one_readable_line(capsys):
+    assert audit.main(["--rpc", "http://127.0.0.1:9"]) == 3
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("verify-anchor: cannot read the anchor from http://127.0.0.1:9:") and "\n" not in err
+    assert "<class" not in err and "solana-dev" in err, err
+
+
 async def test_a_restarted_service_resumes_at_the_next_height_and_anchors_a_heartbeat(anchored):
     env, chain, service = anchored
     await service.stop()
