@@ -293,16 +293,23 @@ class Executor:
 
     def check_envelope(self, payload: tx_pb2.Payload, dk: bytes, now_ms: int) -> tuple[ErrorCode, str]:
         """Chain id, validity window, duplicate (``dk``: the hash's dedup key), body present (DESIGN §4)."""
-        if payload.chain_id != self.chain_id:
-            return ErrorCode.WRONG_CHAIN, f"signed for {payload.chain_id!r}, this chain is {self.chain_id!r}"
-        if payload.valid_until_ms < now_ms:
-            return ErrorCode.TX_EXPIRED, f"valid until {payload.valid_until_ms}, block time {now_ms}"
-        if payload.valid_until_ms > now_ms + MAX_VALIDITY_WINDOW_MS:
-            return ErrorCode.TX_VALIDITY_TOO_LONG, f"at most {MAX_VALIDITY_WINDOW_MS} ms ahead"
+        code, detail = self.check_window(payload, now_ms)
+        if code != ErrorCode.OK:
+            return code, detail
         if self.state.get_by_key(RAW, dk) is not None:
             return ErrorCode.TX_DUPLICATE, ""
         if payload.WhichOneof("body") is None:
             return ErrorCode.TX_MALFORMED, "payload has no body"
+        return ErrorCode.OK, ""
+
+    def check_window(self, payload: tx_pb2.Payload, now_ms: int) -> tuple[ErrorCode, str]:
+        """Chain id and validity window at ``now_ms`` (the block time, or admission's clock)."""
+        if payload.chain_id != self.chain_id:
+            return ErrorCode.WRONG_CHAIN, f"signed for {payload.chain_id!r}, this chain is {self.chain_id!r}"
+        if payload.valid_until_ms < now_ms:
+            return ErrorCode.TX_EXPIRED, f"valid until {payload.valid_until_ms}, time {now_ms}"
+        if payload.valid_until_ms > now_ms + MAX_VALIDITY_WINDOW_MS:
+            return ErrorCode.TX_VALIDITY_TOO_LONG, f"at most {MAX_VALIDITY_WINDOW_MS} ms ahead"
         return ErrorCode.OK, ""
 
     def remember(self, h: bytes, dk: bytes, valid_until_ms: int) -> None:
@@ -357,19 +364,17 @@ class Executor:
         return max(done, upto)
 
     def admission_check(self, payload_bytes: bytes, signer: bytes, now_ms: int) -> Optional[tuple[ErrorCode, str]]:
-        """What the sequencer's admission may refuse ahead of execution (DESIGN §3): chain id,
-        validity window, and the reserve→commit rules against the latest executed state.
+        """What the sequencer's admission may refuse ahead of execution (DESIGN §3): chain id and
+        validity window (``check_window``), and the reserve→commit rules against the latest executed state.
         None when nothing is known to be wrong; otherwise ``(code, message)`` — the same code
         the executor would put in the receipt."""
         try:
             payload = tx_pb2.Payload.FromString(payload_bytes)
         except DecodeError:
             return ErrorCode.TX_MALFORMED, message_for(ErrorCode.TX_MALFORMED) + " (payload does not decode)"
-        if payload.chain_id != self.chain_id:
-            return ErrorCode.WRONG_CHAIN, (message_for(ErrorCode.WRONG_CHAIN)
-                                           + f" (signed for {payload.chain_id!r}, this chain is {self.chain_id!r})")
-        if payload.valid_until_ms < now_ms:
-            return ErrorCode.TX_EXPIRED, message_for(ErrorCode.TX_EXPIRED) + f" (valid until {payload.valid_until_ms})"
+        code, detail = self.check_window(payload, now_ms)
+        if code != ErrorCode.OK:
+            return code, message_for(code) + f" ({detail})"
         try:
             self.router.admission_check(signer, payload, now_ms)
         except ExecutorError as err:

@@ -30,6 +30,7 @@ from node.config import ROLES, Config
 from node.keys import NodeKey
 from node.metrics import NodeMetrics, loop_lag_probe
 from node.store import NodeStore
+from node.tasks import cancel_and_wait
 from proto.assetl2.v1 import client_pb2, client_pb2_grpc
 
 log = logging.getLogger(__name__)
@@ -268,11 +269,7 @@ class Node:
         log.info("node stopped")
 
     async def _close(self) -> None:
-        for task in self.tasks:
-            task.cancel()
-        for task in self.tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(self.tasks)
         self.tasks.clear()
         if self.grpc_server is not None:
             await self.grpc_server.stop(self.cfg.node.shutdown_grace_s)

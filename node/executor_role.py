@@ -27,6 +27,7 @@ from executor.slabs import local_instrument
 from executor.tx import VerifiedSignatures
 from executor.curvescript.errors import CurveScriptErrors
 from node.roles import RoleContext
+from node.tasks import cancel_and_wait
 from sequencer.mempool import HookVerdict
 from proto.assetl2.v1 import client_pb2, state_pb2
 
@@ -95,12 +96,7 @@ class ExecutorRole:
                                           "state_root": self.executor.state_root().hex()})
 
     async def stop(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
-            try:
-                await self.task
-            except asyncio.CancelledError:
-                pass
+        await cancel_and_wait([self.task])
         for q in list(self.subscribers):
             q.put_nowait(None)
         if self.executor is not None:

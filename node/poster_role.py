@@ -25,6 +25,7 @@ from batchposter.batcher import BatchPolicy, BlockRecord, StateCertificate
 from batchposter.poster import BatchPosterService, PosterConfig
 from node import keys as keys_mod
 from node.roles import RoleContext
+from node.tasks import cancel_and_wait
 from proto.assetl2.v1 import client_pb2, state_pb2
 
 log = logging.getLogger(__name__)
@@ -153,12 +154,7 @@ class PosterRole:
                 self.awaiting.pop(height)
 
     async def stop(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
-            try:
-                await self.task
-            except asyncio.CancelledError:
-                pass
+        await cancel_and_wait([self.task])
         if self.service is not None:
             await self.service.stop()
             self.service = None

@@ -41,6 +41,7 @@ from executor.errors import ErrorCode
 from executor.tx import signature_valid
 from node import committee as committee_dir
 from node.roles import RoleContext
+from node.tasks import cancel_and_wait
 from proto.assetl2.v1 import client_pb2, tx_pb2
 from sequencer import mempool as mp
 from sequencer.attest import Attestor
@@ -317,13 +318,7 @@ class SequencerRole:
                                           timeout_s=sc.committee_wait_s)
 
     async def stop(self) -> None:
-        for t in self._tasks:
-            t.cancel()
-        for t in self._tasks:
-            try:
-                await t
-            except (asyncio.CancelledError, Exception):
-                pass
+        await cancel_and_wait(self._tasks, swallow_errors=True)
         self._tasks.clear()
         if self.driver is not None:
             await self.driver.stop()

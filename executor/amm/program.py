@@ -325,6 +325,16 @@ class AmmSlab(CollateralView):
         im = bps_of(notional(abs(q), mark, cs, round_up=True), self.config.imr_bps, round_up=True)
         return equity, im
 
+    def _solvent_nav(self, now_ms: int) -> int:
+        """The pool's NAV at a fresh oracle, for pricing LP shares; rejects a stale oracle or an
+        insolvent pool (adding and removing liquidity both price at it)."""
+        ins = self._instrument(0)
+        self._fresh_oracle(ins, now_ms)
+        nav = self._nav(ins)
+        if nav <= 0:
+            raise _Reject(E.AMM_POOL_INSOLVENT)
+        return nav
+
     def _nav(self, ins: list) -> int:
         """Net asset value behind the LP shares: genesis capital + pool balance + the pool
         position's unrealised PnL at the oracle − its unsettled funding."""
@@ -658,11 +668,7 @@ class AmmSlab(CollateralView):
                     or not isinstance(amount_atoms, int) or not 0 < amount_atoms <= I64_MAX
                     or not isinstance(min_shares, int) or min_shares < 0):
                 raise _Reject(E.BAD_ARGUMENT)
-            ins = self._instrument(0)
-            self._fresh_oracle(ins, now_ms)
-            nav = self._nav(ins)
-            if nav <= 0:
-                raise _Reject(E.AMM_POOL_INSOLVENT)
+            nav = self._solvent_nav(now_ms)
             total = self._h(_H_SHARES)
             shares = amount_atoms * total // nav
             if shares <= 0:
@@ -710,11 +716,7 @@ class AmmSlab(CollateralView):
             acct = self._account(user)
             if acct[_A_SHARES] < shares:
                 raise _Reject(E.AMM_INSUFFICIENT_SHARES)
-            ins = self._instrument(0)
-            self._fresh_oracle(ins, now_ms)
-            nav = self._nav(ins)
-            if nav <= 0:
-                raise _Reject(E.AMM_POOL_INSOLVENT)
+            nav = self._solvent_nav(now_ms)
             total = self._h(_H_SHARES)
             payout = nav * shares // total
             if payout < min_amount_atoms:

@@ -226,8 +226,7 @@ cdef class Ledger:
 
         Returns ``(code,)`` or ``(0, hold_id, held, vwap, worst, max_charge, expiry, slices)``.
         """
-        cdef int64_t instr, side, qty, limit, ttl, oracle, ots, rc, rslot, s, held
-        cdef int64_t* ir
+        cdef int64_t instr, side, qty, limit, ttl, oracle, rc, rslot, s, held
         cdef Arena* a
         cdef Resv* r
         cdef i128 pq = 0, n_up = 0, vwap, prod, max_charge
@@ -254,13 +253,9 @@ cdef class Ledger:
             return (E_BELOW_MIN_SIZE,)
         if not 0 < ttl_obj <= CAP_TTL_MS_MAX:
             return (E_BAD_ARGUMENT,)
-        ir = self.ins + instr * INS_WORDS
-        oracle = ir[I_ORACLE_PX]
-        ots = ir[I_ORACLE_MS]
-        if ots == 0 or oracle <= 0:
-            return (E_ORACLE_MISSING,)
-        if now_ms - ots > self.heartbeat[instr]:
-            return (E_ORACLE_STALE,)
+        rc = self._fresh_oracle(instr, now_ms, &oracle)
+        if rc:
+            return (rc,)
         if qty_obj > 0x7FFFFFFFFFFFFFFF or limit_obj > 0x7FFFFFFFFFFFFFFF:
             return (E_OVERFLOW,)
         qty = qty_obj
@@ -432,12 +427,11 @@ cdef class Ledger:
         false it is ``Slab.check_commit``: every check, the same result (no trades, no
         position slot taken), nothing written."""
         cdef Arena* a = &self.core.a
-        cdef int64_t rid, rslot, instr, user, side, oracle, ots, taker_pos, new_pos, s, rc
+        cdef int64_t rid, rslot, instr, user, side, oracle, taker_pos, new_pos, s, rc
         cdef int64_t seq0, seq, oslot
         cdef Resv* r
         cdef Order* o
         cdef Trade* t
-        cdef int64_t* ir
         if now_ms < self.hdr[SH_LAST_NOW]:
             return (E_TIME_WENT_BACKWARDS,)
         if not isinstance(hold_obj, int) or not 0 < hold_obj <= 0x7FFFFFFFFFFFFFFF:
@@ -454,13 +448,9 @@ cdef class Ledger:
         side = r.side
         if now_ms > r.expiry_ms:
             return (E_RESERVATION_EXPIRED,)
-        ir = self.ins + instr * INS_WORDS
-        oracle = ir[I_ORACLE_PX]
-        ots = ir[I_ORACLE_MS]
-        if ots == 0 or oracle <= 0:
-            return (E_ORACLE_MISSING,)
-        if now_ms - ots > self.heartbeat[instr]:
-            return (E_ORACLE_STALE,)
+        rc = self._fresh_oracle(instr, now_ms, &oracle)
+        if rc:
+            return (rc,)
         if (iabs(<i128>oracle - r.oracle_px) * 10000
                 > <i128>self.kill_band_bps * r.oracle_px):
             return (E_KILL_BAND,)
@@ -516,6 +506,17 @@ cdef class Ledger:
         return tuple([tuple.__new__(self.fill_cls, (row[0], row[1], user, row[2], row[3],
                                                     fee[0], fee[1]))
                       for row, fee in zip(rows, fees)])
+
+    cdef int64_t _fresh_oracle(self, int64_t instr, int64_t now_ms, int64_t* oracle) noexcept:
+        """0 and the oracle price in ``oracle``, or ORACLE_MISSING / ORACLE_STALE (the heartbeat
+        check reserve and commit share, seed 001 T1)."""
+        cdef int64_t* ir = self.ins + instr * INS_WORDS
+        oracle[0] = ir[I_ORACLE_PX]
+        if ir[I_ORACLE_MS] == 0 or oracle[0] <= 0:
+            return E_ORACLE_MISSING
+        if now_ms - ir[I_ORACLE_MS] > self.heartbeat[instr]:
+            return E_ORACLE_STALE
+        return 0
 
     cdef int64_t _load(self, int64_t* recs, int64_t* slots, int64_t* users, int64_t* accts,
                        i128* cash, i128* fees, Py_ssize_t* nt, int64_t user, int64_t acct,
