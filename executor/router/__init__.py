@@ -28,7 +28,6 @@ Collateral and settlement model (see README.md beside this file for the full sta
 """
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Mapping
 
 from executor.commitment import COMMITMENT_BYTES, reveal_matches
@@ -183,7 +182,7 @@ class Router:
 
     def _next_nonce(self) -> int:
         c = self._counters()
-        self._put(T_COUNTERS, _COUNTERS_KEY, replace(c, next_cap_nonce=c.next_cap_nonce + 1))
+        self._put(T_COUNTERS, _COUNTERS_KEY, c.evolve(next_cap_nonce=c.next_cap_nonce + 1))
         return c.next_cap_nonce
 
     # ------------------------------------------------------------------ users
@@ -199,7 +198,7 @@ class Router:
             return n
         c = self._counters()
         n = c.next_user_no
-        self._put(T_COUNTERS, _COUNTERS_KEY, replace(c, next_user_no=n + 1))
+        self._put(T_COUNTERS, _COUNTERS_KEY, c.evolve(next_user_no=n + 1))
         self._put(T_USER_NO, (user,), UserNo(n))
         self._put(T_USER_KEY, (n,), UserKey(user))
         return n
@@ -310,7 +309,7 @@ class Router:
             self._set_vault(a.pubkey, self._vault(a.pubkey) + a.amount_atoms)
             total += a.amount_atoms
         c = self._counters()
-        self._put(T_COUNTERS, _COUNTERS_KEY, replace(c, deposits_atoms=c.deposits_atoms + total,
+        self._put(T_COUNTERS, _COUNTERS_KEY, c.evolve(deposits_atoms=c.deposits_atoms + total,
                                                      genesis_done=True))
 
     # ================================================================== dispatch
@@ -433,12 +432,9 @@ class Router:
     def _sync_collateral(self, user: bytes, n: int, slab: int, now_ms: int) -> None:
         """Keep the slab's view exact: ``collateral = escrow`` and ``cash = 0`` — the router
         has settled every cash delta into the escrow already (P4: the slab only reads it)."""
-        s = self.slabs[slab]
-        want = self._escrow(user, slab).balance_atoms
-        if s.collateral_cash(n) == (want, 0):
-            return
-        r = s.set_collateral(n, want, now_ms=now_ms, reset_cash=True)
-        _ensure(r.ok, E.INTERNAL, f"set_collateral slab {slab}: {r.code:d}")
+        code = self.slabs[slab].sync_collateral(n, self._escrow(user, slab).balance_atoms,
+                                                now_ms=now_ms)
+        _ensure(code == E.OK, E.INTERNAL, f"set_collateral slab {slab}: {code:d}")
 
     def _slab_shortfall(self, n: int, slab: int) -> int:
         """How far the user's existing account on ``slab`` is below the slab's own IM.
@@ -503,7 +499,7 @@ class Router:
         self._user_no_or_assign(d.user)
         self._set_vault(d.user, self._vault(d.user) + d.amount_atoms)
         c = self._counters()
-        self._put(T_COUNTERS, _COUNTERS_KEY, replace(c, deposits_atoms=c.deposits_atoms + d.amount_atoms))
+        self._put(T_COUNTERS, _COUNTERS_KEY, c.evolve(deposits_atoms=c.deposits_atoms + d.amount_atoms))
         return []
 
     def _pledged_open(self, user: bytes, slab: int, exclude: int = 0) -> int:
@@ -550,7 +546,7 @@ class Router:
             self._put(T_ESCROW, (signer, sid, ASSET), esc)
             self._sync_collateral(signer, n, sid, now_ms)
         c = self._counters()
-        self._put(T_COUNTERS, _COUNTERS_KEY, replace(c, withdrawals_atoms=c.withdrawals_atoms + amount))
+        self._put(T_COUNTERS, _COUNTERS_KEY, c.evolve(withdrawals_atoms=c.withdrawals_atoms + amount))
         return []
 
     # ================================================================== orders
@@ -763,7 +759,7 @@ class Router:
         # apply: pledge, reserve, mint caps
         c = self._counters()
         hold_id = c.next_hold_id
-        self._put(T_COUNTERS, _COUNTERS_KEY, replace(c, next_hold_id=hold_id + 1))
+        self._put(T_COUNTERS, _COUNTERS_KEY, c.evolve(next_hold_id=hold_id + 1))
         self._set_vault(signer, vault - total)
         out_legs = []
         for sid, q, lim, mc in legs:
@@ -798,7 +794,7 @@ class Router:
             ExpiryEntry(expiry_ms, hold_id, user, route_id),)))
         c = self._counters()
         if bucket > c.expiry_last_epoch:
-            self._put(T_COUNTERS, _COUNTERS_KEY, replace(c, expiry_last_epoch=bucket))
+            self._put(T_COUNTERS, _COUNTERS_KEY, c.evolve(expiry_last_epoch=bucket))
         mine = self._get(T_OPEN_ROUTES, user, default=OpenRoutes())
         self._put(T_OPEN_ROUTES, (user,), mine.with_route(hold_id, route_id))
 
@@ -922,7 +918,7 @@ class Router:
     def _close_route(self, h: RouteHold, status: int) -> None:
         """Mark the route closed and drop it from the user's open routes (its expiry-index
         entry stays until its epoch is swept; ``on_epoch`` skips closed routes)."""
-        self._put(T_HOLD, (h.user, h.route_id), replace(h, status=status))
+        self._put(T_HOLD, (h.user, h.route_id), h.evolve(status=status))
         left = self._get(T_OPEN_ROUTES, h.user, default=OpenRoutes()).without(h.hold_id)
         self._put(T_OPEN_ROUTES, (h.user,), left if left.pairs else None)
 
@@ -970,7 +966,7 @@ class Router:
             due += [(e.hold_id, e.user, e.route_id) for e in idx.entries if now_ms > e.expiry_ms]
             self._put(T_EXPIRY, _expiry_key(bucket), ExpiryIndex(keep) if keep else None)
         if now_bucket > c.expiry_next_epoch:
-            self._put(T_COUNTERS, _COUNTERS_KEY, replace(self._counters(), expiry_next_epoch=now_bucket))
+            self._put(T_COUNTERS, _COUNTERS_KEY, self._counters().evolve(expiry_next_epoch=now_bucket))
         return sorted(due)
 
     # ================================================================== oracle
@@ -992,8 +988,8 @@ class Router:
         if st.price_e6:
             _ensure(abs(o.price_e6 - st.price_e6) * 10_000 <= ocfg.max_move_bps * st.price_e6,
                     E.ORACLE_MOVE_TOO_LARGE, f"{st.price_e6} -> {o.price_e6}")
-        self._put(T_INSTRUMENT, (o.instrument_id,), replace(
-            st, price_e6=o.price_e6, publish_ms=o.publish_time_ms, updated_ms=now_ms))
+        self._put(T_INSTRUMENT, (o.instrument_id,), st.evolve(
+            price_e6=o.price_e6, publish_ms=o.publish_time_ms, updated_ms=now_ms))
         for sid in self.instr_slabs.get(o.instrument_id, ()):
             r = self.slabs[sid].update_oracle(self.local[(sid, o.instrument_id)], o.price_e6,
                                               now_ms=now_ms)
@@ -1048,7 +1044,7 @@ class Router:
         for k, sid in enumerate(slabs):
             r = self.slabs[sid].apply_funding(self.local[(sid, iid)], rate_ppm, now_ms=now_ms)
             _ensure(r.ok, r.code if k == 0 else E.INTERNAL, f"apply_funding slab {sid}: {r.code:d}")
-        self._put(T_INSTRUMENT, (iid,), replace(st, last_funding_ms=now_ms, last_rate_ppm=rate_ppm,
+        self._put(T_INSTRUMENT, (iid,), st.evolve(last_funding_ms=now_ms, last_rate_ppm=rate_ppm,
                                                 cumulative_rate_ppm=st.cumulative_rate_ppm + rate_ppm))
         return []
 
@@ -1082,8 +1078,8 @@ class Router:
         _ensure(e is not None, E.UNKNOWN_SLAB)
         if u.HasField("manifest"):
             code, conf, proof = self._check_manifest(u.manifest)
-            e = replace(e, code_hash=code, config_hash=conf, proof_hash=proof)
-        self._put(T_REGISTRY, (u.slab_id,), replace(e, active=bool(u.active)))
+            e = e.evolve(code_hash=code, config_hash=conf, proof_hash=proof)
+        self._put(T_REGISTRY, (u.slab_id,), e.evolve(active=bool(u.active)))
         return []
 
     # ================================================================== liquidation (L1–L3)
@@ -1253,7 +1249,7 @@ class Router:
         _ensure(res.ok, res.code)
         self._set_vault(signer, vault - a.quote_atoms)
         sc = self._slab_cash(a.slab_id)
-        self._put(T_SLAB_CASH, (a.slab_id,), replace(sc, pool_atoms=sc.pool_atoms + res.amount_atoms))
+        self._put(T_SLAB_CASH, (a.slab_id,), sc.evolve(pool_atoms=sc.pool_atoms + res.amount_atoms))
         return []
 
     def _tx_amm_remove_liquidity(self, signer: bytes, a, now_ms: int, epoch: int) -> list:
@@ -1266,7 +1262,7 @@ class Router:
         res = slab.remove_liquidity(n, a.shares, min_amount_atoms=a.min_quote_atoms, now_ms=now_ms)
         _ensure(res.ok, res.code)
         sc = self._slab_cash(a.slab_id)
-        self._put(T_SLAB_CASH, (a.slab_id,), replace(sc, pool_atoms=sc.pool_atoms - res.amount_atoms))
+        self._put(T_SLAB_CASH, (a.slab_id,), sc.evolve(pool_atoms=sc.pool_atoms - res.amount_atoms))
         self._set_vault(signer, self._vault(signer) + res.amount_atoms)
         return []
 

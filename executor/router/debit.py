@@ -9,7 +9,6 @@ credits elsewhere) and a rejection raises before anything is written.
 """
 from __future__ import annotations
 
-from dataclasses import replace
 
 from executor.errors import ErrorCode as E
 from executor.errors import ExecutorError
@@ -37,7 +36,7 @@ def safe_debit(cap: Cap, escrow: Escrow, *, user: bytes, slab: int, asset: int, 
                             f"{cap.remaining}, escrow {escrow.balance_atoms})")
     if amount == 0:
         return cap, escrow
-    return (replace(cap, remaining=cap.remaining - amount),
+    return (cap.evolve(remaining=cap.remaining - amount),
             Escrow(escrow.balance_atoms - amount, escrow.nonce + 1))
 
 
@@ -49,4 +48,4 @@ def mint_cap(*, user: bytes, slab: int, asset: int, amount: int, now_ms: int, tt
 
 
 def burn(cap: Cap) -> Cap:
-    return replace(cap, burned=True, remaining=0)
+    return cap.evolve(burned=True, remaining=0)

@@ -9,6 +9,7 @@ optional and nothing depends on dict order, so equal values always encode to equ
 """
 from __future__ import annotations
 
+import operator
 import struct
 from dataclasses import dataclass, fields
 
@@ -44,15 +45,65 @@ def _layout(cls) -> tuple:
     return lay
 
 
+_FLAT_CODES = {"u64": "Q", "i64": "q", "u8": "B", "bool": "?", "u32": "I", "b32": "32s", "i128": "qQ"}
+_FLAT: dict[type, tuple | None] = {}
+_U64_MASK = (1 << 64) - 1
+
+
+def _flat(cls) -> tuple | None:
+    """``(struct, field getter, b32 positions, i128 positions)`` for a record whose fields are
+    all fixed-width, else None: such a record encodes with one ``struct.pack`` instead of a
+    field-by-field walk (every block encodes each changed record once).  An ``i128`` packs as
+    its high signed and low unsigned 64-bit halves, which is its 16-byte big-endian form."""
+    if cls in _FLAT:
+        return _FLAT[cls]
+    lay = _layout(cls)
+    plan = None
+    if all(isinstance(kind, str) and kind in _FLAT_CODES for _n, kind in lay):
+        plan = (struct.Struct(">" + "".join(_FLAT_CODES[kind] for _n, kind in lay)),
+                operator.attrgetter(*(n for n, _k in lay)) if len(lay) > 1
+                else (lambda obj, _n=lay[0][0]: (getattr(obj, _n),)),
+                tuple(i for i, (_n, kind) in enumerate(lay) if kind == "b32"),
+                tuple(i for i, (_n, kind) in enumerate(lay) if kind == "i128"))
+    _FLAT[cls] = plan
+    return plan
+
+
 class _Codec:
     """Mixin: ``encode``/``decode`` driven by the class attribute ``SCHEMA`` (field -> kind)."""
 
     SCHEMA: dict = {}
 
     def encode(self) -> bytes:
+        plan = _flat(type(self))
+        if plan is not None:
+            st, get, b32, i128 = plan
+            vals = get(self)
+            for i in b32:
+                if len(vals[i]) != 32:
+                    raise ValueError(f"{type(self).__name__}.{_layout(type(self))[i][0]} must be 32 bytes")
+            if i128:
+                vals = list(vals)
+                for i in reversed(i128):
+                    v = vals[i]
+                    if not -(1 << 127) <= v < (1 << 127):
+                        raise OverflowError(f"{type(self).__name__}: i128 out of range")
+                    vals[i:i + 1] = (v >> 64, v & _U64_MASK)
+            return st.pack(*vals)
         out = bytearray()
         self._enc(out)
         return bytes(out)
+
+    def evolve(self, **changes):
+        """A copy with ``changes`` (``dataclasses.replace`` for these plain frozen records,
+        without its per-call field introspection: the router makes one per counter bump)."""
+        if not changes.keys() <= self.__dict__.keys():
+            raise TypeError(f"{type(self).__name__} has no field {sorted(changes.keys() - self.__dict__.keys())}")
+        new = object.__new__(type(self))
+        d = new.__dict__
+        d.update(self.__dict__)
+        d.update(changes)
+        return new
 
     def _enc(self, out: bytearray) -> None:
         for name, kind in _layout(type(self)):

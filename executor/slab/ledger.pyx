@@ -688,3 +688,64 @@ cdef class Ledger:
         if fee_pool:
             self.hdr[SH_FEE_POOL] = <int64_t>(self.hdr[SH_FEE_POOL] + fee_pool)
             self._touch(self.hdr + SH_FEE_POOL, 1)
+
+    # ------------------------------------------------------------------ router-facing reads
+
+    def margin(self, int64_t slot, list positions, int64_t mmr_bps):
+        """``Slab.margin`` of the account at ``slot`` holding ``positions`` = [(instrument,
+        position slot)]: ``(equity, IM, MM)`` with the Python rules' rounding (uPnL floors,
+        unsettled funding and requirements round up).  The router asks this for every
+        settlement, refund and portfolio check.  Returns None when a term leaves the range
+        this kernel sums safely (|term| >= 2^120); the Python method then computes (or
+        refuses with OVERFLOW) exactly as before."""
+        cdef int64_t* a = self.acc + slot * ACC_WORDS
+        cdef int64_t* p
+        cdef int64_t* ir
+        cdef int64_t instr, q
+        cdef i128 eq = <i128>a[A_COLLATERAL] + a[A_CASH]
+        cdef i128 im = 0, mm = 0, pnl = 0, fund = 0, n_abs = 0
+        cdef i128 bound = (<i128>1) << 120
+        for instr, pslot in positions:
+            if instr < 0 or instr >= self.n_instr:
+                return None
+            p = self.pos + (<int64_t>pslot) * POS_WORDS
+            ir = self.ins + instr * INS_WORDS
+            q = p[P_QTY]
+            if q:
+                if not notional(q, <i128>ir[I_ORACLE_PX] - p[P_ENTRY], ir[I_CS], 0, &pnl):
+                    return None
+            else:
+                pnl = 0
+            if not notional(q, <i128>ir[I_FUND_INDEX] - p[P_FUND_SNAP], ir[I_CS], 1, &fund):
+                return None
+            if not notional(q if q >= 0 else -q, ir[I_ORACLE_PX], ir[I_CS], 1, &n_abs):
+                return None
+            if iabs(pnl) >= bound or iabs(fund) >= bound or n_abs >= bound / BPS:
+                return None
+            eq += pnl - fund
+            im += bps_of(n_abs, self.imr_bps, 1)
+            mm += bps_of(n_abs, mmr_bps, 1)
+        return py_int(eq), py_int(im), py_int(mm)
+
+    def collateral_cash(self, int64_t slot):
+        """``(collateral, cash)`` words of the account at ``slot``."""
+        cdef int64_t* a = self.acc + slot * ACC_WORDS
+        return a[A_COLLATERAL], a[A_CASH]
+
+    def sync_collateral(self, int64_t slot, int64_t amount, int64_t now_ms):
+        """``Slab.set_collateral(user, amount, reset_cash=True)`` for an existing account:
+        collateral = the router's escrow, cash = 0, the slab's clock advanced.  Returns the
+        error code (0 = written)."""
+        cdef int64_t* a = self.acc + slot * ACC_WORDS
+        if now_ms < self.hdr[SH_LAST_NOW]:
+            return E_TIME_WENT_BACKWARDS
+        if amount < 0:
+            return E_BAD_ARGUMENT
+        if a[A_COLLATERAL] != amount or a[A_CASH] != 0:
+            a[A_COLLATERAL] = amount
+            a[A_CASH] = 0
+            self._touch(a, ACC_WORDS)
+        if self.hdr[SH_LAST_NOW] != now_ms:
+            self.hdr[SH_LAST_NOW] = now_ms
+            self._touch(self.hdr + SH_LAST_NOW, 1)
+        return E_OK

@@ -138,6 +138,9 @@ class Slab(CollateralView):
     # reserve and commit run the C kernel (ledger.pyx); False = the Python rules in this file
     fast_commit = True
     fast_reserve = True
+    # the router's per-settlement reads and collateral sync (margin, collateral_cash,
+    # sync_collateral) in the same kernel; False = the Python rules
+    fast_reads = True
 
     def __init__(self, config: SlabConfig, *, buffer: bytearray | None = None,
                  _load: bool = False) -> None:
@@ -512,6 +515,20 @@ class Slab(CollateralView):
         return tuple(TradePrint(*t) for t in self.core.trades_since(seq))
 
     # ------------------------------------------------------------------ router-facing operations
+    def collateral_cash(self, user: int) -> tuple[int, int] | None:
+        """``CollateralView.collateral_cash`` read by the kernel (two words, no record copy)."""
+        if not self.fast_reads:
+            return super().collateral_cash(user)
+        slot = self._accounts.get(user)
+        return None if slot is None else self.ledger.collateral_cash(slot)
+
+    def sync_collateral(self, user: int, amount_atoms: int, *, now_ms: int) -> E:
+        """``CollateralView.sync_collateral`` in the kernel for an existing account."""
+        slot = self._accounts.get(user)
+        if not self.fast_reads or slot is None:
+            return super().sync_collateral(user, amount_atoms, now_ms=now_ms)
+        return E(self.ledger.sync_collateral(slot, amount_atoms, now_ms))
+
     def set_collateral(self, user: int, amount_atoms: int, *, maker_class: int | None = None,
                        now_ms: int = 0, reset_cash: bool = False) -> SlabResult:
         """Record the router's escrow balance for ``user`` (read-only to the slab, P4) and
@@ -1046,6 +1063,11 @@ class Slab(CollateralView):
 
     def margin(self, user: int) -> tuple[int, int, int]:
         """(equity_atoms, im_atoms, mm_atoms) of ``user`` on this slab (RM1-RM3)."""
+        slot = self._accounts.get(user)
+        if self.fast_reads and slot is not None and self._collateral_override is None:
+            fast = self.ledger.margin(slot, self._user_positions.get(user, []), self.config.mmr_bps)
+            if fast is not None:
+                return fast
         equity, im = self._margin(user)
         mm = 0
         for i, slot in self._user_positions.get(user, []):
@@ -1059,7 +1081,7 @@ class Slab(CollateralView):
         """(equity, IM as if every resting or pending order of ``user`` filled on the worse
         side of each instrument at the oracle): the collateral the account's orders were
         accepted against (the placement check, RM1–RM3), which the router keeps pledged."""
-        equity, _im = self._margin(user)
+        equity = self.margin(user)[0]
         sides = {i: (b, s) for i, b, s in self.core.account_open_by_side(user)}
         instrs = set(sides) | {i for i, _slot in self._user_positions.get(user, [])}
         im = 0
