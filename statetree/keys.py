@@ -69,7 +69,18 @@ NAMESPACES: dict[str, Optional[tuple[str, ...]]] = {
 }
 
 
+_INT_HEADER = _TAG_INT + INT_PART_BYTES.to_bytes(4, "big")
+_PREFIXES: dict[tuple[str, int], bytes] = {}
+
+
 def _encode_part(part: Part) -> bytes:
+    kind = type(part)
+    if kind is int:          # the common cases first: ids and public keys
+        if not _INT_MIN <= part <= _INT_MAX:
+            raise InvalidInput(f"integer key part {part} does not fit in i128")
+        return _INT_HEADER + part.to_bytes(INT_PART_BYTES, "big", signed=True)
+    if kind is bytes and len(part) <= MAX_PART_BYTES:
+        return _TAG_BYTES + len(part).to_bytes(4, "big") + part
     if isinstance(part, bool):
         raise InvalidInput("bool is not a key part; use an int")
     if isinstance(part, (bytes, bytearray, memoryview)):
@@ -79,7 +90,7 @@ def _encode_part(part: Part) -> bytes:
     elif isinstance(part, int):
         if not _INT_MIN <= part <= _INT_MAX:
             raise InvalidInput(f"integer key part {part} does not fit in i128")
-        tag, data = _TAG_INT, part.to_bytes(INT_PART_BYTES, "big", signed=True)
+        tag, data = _TAG_INT, int(part).to_bytes(INT_PART_BYTES, "big", signed=True)
     else:
         raise InvalidInput(f"key part must be bytes, str or int, not {type(part).__name__}")
     if len(data) > MAX_PART_BYTES:
@@ -87,18 +98,31 @@ def _encode_part(part: Part) -> bytes:
     return tag + len(data).to_bytes(4, "big") + data
 
 
-def key_seed(namespace: str, *parts: Part) -> bytes:
-    """The exact bytes hashed by ``derive_key`` (exposed for other implementations' tests)."""
+def _prefix(namespace: str, n_parts: int) -> bytes:
+    """The seed up to the first part, checked and remembered per (namespace, arity): every
+    record read that misses the caches derives a key, so the checks run once per shape."""
+    prefix = _PREFIXES.get((namespace, n_parts))
+    if prefix is not None:
+        return prefix
     if namespace not in NAMESPACES:
         raise InvalidInput(f"unknown key namespace {namespace!r}; add it to statetree.keys.NAMESPACES")
     expected = NAMESPACES[namespace]
-    if expected is not None and len(parts) != len(expected):
-        raise InvalidInput(f"namespace {namespace!r} takes parts {expected}, got {len(parts)}")
-    if len(parts) > MAX_PARTS:
+    if expected is not None and n_parts != len(expected):
+        raise InvalidInput(f"namespace {namespace!r} takes parts {expected}, got {n_parts}")
+    if n_parts > MAX_PARTS:
         raise InvalidInput(f"at most {MAX_PARTS} key parts")
     ns = namespace.encode("ascii")
-    return b"".join([KEY_DOMAIN, bytes((len(ns),)), ns, bytes((len(parts),)),
-                     *(_encode_part(p) for p in parts)])
+    prefix = KEY_DOMAIN + bytes((len(ns),)) + ns + bytes((n_parts,))
+    if len(_PREFIXES) < 4096:
+        _PREFIXES[(namespace, n_parts)] = prefix
+    return prefix
+
+
+def key_seed(namespace: str, *parts: Part) -> bytes:
+    """The exact bytes hashed by ``derive_key`` (exposed for other implementations' tests)."""
+    if type(namespace) is not str:
+        raise InvalidInput(f"key namespace must be a str, not {type(namespace).__name__}")
+    return _prefix(namespace, len(parts)) + b"".join([_encode_part(p) for p in parts])
 
 
 def derive_key(namespace: str, *parts: Part) -> bytes:

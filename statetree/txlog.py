@@ -12,6 +12,13 @@ transaction); see statetree/README.md for the in-memory vs SQLite measurements
 that chose it.  ``backend="memory"`` (``InmemoryTree``) is kept for tests and
 measurement only -- it is not persisted.
 
+The root after each block comes from a **compact range** kept beside the tree: the roots of
+the log's maximal perfect subtrees, largest first (RFC 9162 §2.1.1 builds the root by folding
+exactly these).  Appending ``k`` leaves costs ``k`` leaf hashes and at most ``k`` merges, so a
+block's root no longer re-reads and re-hashes the uncached right edge of the tree from SQLite
+(pymerkle caches only subtrees of 128+ leaves).  pymerkle stays the store and the prover;
+tests check the two roots agree at every size, across reopening.
+
 Blocks are recorded in a ``txlog_block`` table in the same SQLite file.  The
 leaves of a block and its record are two commits; a crash between them leaves
 exactly one block's leaves unrecorded, which ``open`` records (the leaves of one
@@ -32,6 +39,7 @@ from .errors import InvalidInput, StateTreeError
 
 TX_HASH_BYTES = 32
 LEAF_DOMAIN = b"\x00"
+NODE_DOMAIN = b"\x01"
 BACKEND_SQLITE = "sqlite"
 BACKEND_MEMORY = "memory"
 _BLOCK_TABLE = """CREATE TABLE IF NOT EXISTS txlog_block(
@@ -55,12 +63,47 @@ class TxLog:
             with self._tree.con:
                 self._tree.con.execute(_BLOCK_TABLE)
             self._blocks = self._load_blocks()
-            self._record_pending()
         elif backend == BACKEND_MEMORY:
             self._tree = InmemoryTree()
             self._blocks = []
         else:
             raise InvalidInput(f"unknown txlog backend {backend!r}")
+        self._range = self._load_range(self._tree.get_size())
+        if backend == BACKEND_SQLITE:
+            self._record_pending()
+
+    # ------------------------------------------------------------ compact range
+
+    def _load_range(self, size: int) -> list[tuple[int, bytes]]:
+        """``[(width, subtree root)]`` of the first ``size`` leaves, largest subtree first —
+        read once from the tree on open (a power-of-two decomposition of ``size``)."""
+        out, offset = [], 0
+        for bit in range(size.bit_length() - 1, -1, -1):
+            width = 1 << bit
+            if size & width:
+                out.append((width, self._tree._get_subroot(offset, width)))
+                offset += width
+        return out
+
+    def _extend_range(self, hashes: list[bytes]) -> None:
+        """Add leaves to the compact range: each leaf is a width-1 subtree; two trailing
+        subtrees of equal width merge into their parent (RFC 9162 node hash)."""
+        rng = self._range
+        for h in hashes:
+            width, node = 1, sha256(LEAF_DOMAIN + h).digest()
+            while rng and rng[-1][0] == width:
+                node = sha256(NODE_DOMAIN + rng.pop()[1] + node).digest()
+                width <<= 1
+            rng.append((width, node))
+
+    def _range_root(self) -> bytes:
+        """Fold the subtree roots right to left: ``H(c0, H(c1, … H(c_k-1, c_k)))``."""
+        if not self._range:
+            return sha256(b"").digest()
+        root = self._range[-1][1]
+        for _width, node in reversed(self._range[:-1]):
+            root = sha256(NODE_DOMAIN + node + root).digest()
+        return root
 
     # ------------------------------------------------------------ recording
 
@@ -74,7 +117,8 @@ class TxLog:
         return [(size, bytes(root)) for _, size, root in rows]
 
     def _record(self, size: int) -> tuple[int, bytes]:
-        root = self._tree.get_root(size)
+        """Record the block that brought the log to ``size`` (the compact range's size)."""
+        root = self._range_root()
         if self.backend == BACKEND_SQLITE:
             with self._tree.con:
                 self._tree.con.execute("INSERT INTO txlog_block(block, size, root) VALUES (?, ?, ?)",
@@ -108,7 +152,8 @@ class TxLog:
             else:
                 for h in hashes:
                     self._tree.append_entry(h)
-        return self._record(self._tree.get_size())
+            self._extend_range(hashes)
+        return self._record(sum(w for w, _n in self._range))
 
     def _replayed(self, block: int, hashes: list[bytes]) -> tuple[int, bytes]:
         start = self._blocks[block - 1][0] if block else 0

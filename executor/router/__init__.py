@@ -373,7 +373,10 @@ class Router:
         Debits: the route cap first (``cap_key``, for the commit's taker), then a one-shot
         settlement cap, both through ``safe_debit``; what the escrow cannot pay is covered by
         the insurance fund, the rest becomes the slab's deficit.  Credits: haircut while the
-        slab has a deficit (positive PnL only, never principal)."""
+        slab has a deficit (positive PnL only, never principal).  A result that moves nothing
+        (an order that only rests) touches no record."""
+        if not result.cash_deltas and not result.fee_pool_delta_atoms:
+            return
         sc = self._slab_cash(slab)
         clearing, pool, deficit, haircut = (sc.clearing_atoms, sc.pool_atoms, sc.deficit_atoms,
                                             sc.haircut_atoms)
