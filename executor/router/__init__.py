@@ -142,11 +142,13 @@ class Router:
         return k
 
     def _get(self, table, *parts, default=None):
-        v = self.state.get_by_key(table, self._key(table, parts))
+        k = self._keys.get((table.namespace, parts))      # _key, inlined: every read asks
+        v = self.state.get_by_key(table, self._key(table, parts) if k is None else k)
         return default if v is None else v
 
     def _put(self, table, parts: tuple, value) -> None:
-        self.state.put_by_key(table, self._key(table, parts), value)
+        k = self._keys.get((table.namespace, parts))
+        self.state.put_by_key(table, self._key(table, parts) if k is None else k, value)
 
     def _counters(self) -> Counters:
         return self._get(T_COUNTERS, *_COUNTERS_KEY, default=Counters())

@@ -691,26 +691,33 @@ cdef class Ledger:
 
     # ------------------------------------------------------------------ router-facing reads
 
-    def margin(self, int64_t slot, list positions, int64_t mmr_bps):
-        """``Slab.margin`` of the account at ``slot`` holding ``positions`` = [(instrument,
-        position slot)]: ``(equity, IM, MM)`` with the Python rules' rounding (uPnL floors,
-        unsettled funding and requirements round up).  The router asks this for every
-        settlement, refund and portfolio check.  Returns None when a term leaves the range
-        this kernel sums safely (|term| >= 2^120); the Python method then computes (or
-        refuses with OVERFLOW) exactly as before."""
-        cdef int64_t* a = self.acc + slot * ACC_WORDS
+    def margin(self, int64_t collateral, int64_t cash, list positions, int64_t extra_instr,
+               int64_t extra_qty, int64_t mmr_bps):
+        """``Slab._margin`` / ``Slab.margin`` without an overlay: ``(equity, IM, MM)`` of an
+        account with ``collateral`` and ``cash`` holding ``positions`` = [(instrument, position
+        slot)], IM counting ``extra_qty`` more on ``extra_instr`` (a resting order as if filled
+        at the oracle; -1 = none), with the Python rules' rounding (uPnL floors, unsettled
+        funding and requirements round up).  The router asks this for every settlement,
+        refund and portfolio check, and every resting order is checked with it.  Returns None
+        when a term leaves the range this kernel sums safely (|term| >= 2^120); the Python
+        method then computes (or refuses with OVERFLOW) exactly as before."""
         cdef int64_t* p
         cdef int64_t* ir
-        cdef int64_t instr, q
-        cdef i128 eq = <i128>a[A_COLLATERAL] + a[A_CASH]
-        cdef i128 im = 0, mm = 0, pnl = 0, fund = 0, n_abs = 0
+        cdef int64_t instr, q, pslot
+        cdef i128 eq = <i128>collateral + cash
+        cdef i128 im = 0, mm = 0, pnl = 0, fund = 0, n_abs = 0, n_req = 0, q_req
         cdef i128 bound = (<i128>1) << 120
+        cdef bint extra_done = extra_instr < 0
         for instr, pslot in positions:
             if instr < 0 or instr >= self.n_instr:
                 return None
-            p = self.pos + (<int64_t>pslot) * POS_WORDS
+            p = self.pos + pslot * POS_WORDS
             ir = self.ins + instr * INS_WORDS
             q = p[P_QTY]
+            q_req = q
+            if instr == extra_instr:
+                q_req += extra_qty
+                extra_done = True
             if q:
                 if not notional(q, <i128>ir[I_ORACLE_PX] - p[P_ENTRY], ir[I_CS], 0, &pnl):
                     return None
@@ -720,11 +727,22 @@ cdef class Ledger:
                 return None
             if not notional(q if q >= 0 else -q, ir[I_ORACLE_PX], ir[I_CS], 1, &n_abs):
                 return None
-            if iabs(pnl) >= bound or iabs(fund) >= bound or n_abs >= bound / BPS:
+            if iabs(q_req) > I64MAX or not notional(<int64_t>iabs(q_req), ir[I_ORACLE_PX], ir[I_CS], 1, &n_req):
+                return None
+            if iabs(pnl) >= bound or iabs(fund) >= bound or n_req >= bound / BPS or n_abs >= bound / BPS:
                 return None
             eq += pnl - fund
-            im += bps_of(n_abs, self.imr_bps, 1)
+            im += bps_of(n_req, self.imr_bps, 1)
             mm += bps_of(n_abs, mmr_bps, 1)
+        if not extra_done:
+            if extra_instr >= self.n_instr:
+                return None
+            ir = self.ins + extra_instr * INS_WORDS
+            if not notional(extra_qty if extra_qty >= 0 else -extra_qty, ir[I_ORACLE_PX], ir[I_CS], 1, &n_req):
+                return None
+            if n_req >= bound / BPS:
+                return None
+            im += bps_of(n_req, self.imr_bps, 1)
         return py_int(eq), py_int(im), py_int(mm)
 
     def collateral_cash(self, int64_t slot):
@@ -733,18 +751,20 @@ cdef class Ledger:
         return a[A_COLLATERAL], a[A_CASH]
 
     def sync_collateral(self, int64_t slot, int64_t amount, int64_t now_ms):
-        """``Slab.set_collateral(user, amount, reset_cash=True)`` for an existing account:
-        collateral = the router's escrow, cash = 0, the slab's clock advanced.  Returns the
-        error code (0 = written)."""
+        """``CollateralView.sync_collateral`` for an existing account: nothing when
+        ``(collateral, cash)`` already is ``(amount, 0)``, else ``Slab.set_collateral(user,
+        amount, reset_cash=True)`` — collateral = the router's escrow, cash = 0, the slab's
+        clock advanced.  Returns the error code (0 = OK)."""
         cdef int64_t* a = self.acc + slot * ACC_WORDS
+        if a[A_COLLATERAL] == amount and a[A_CASH] == 0:
+            return E_OK                     # already in sync: nothing written, clock untouched
         if now_ms < self.hdr[SH_LAST_NOW]:
             return E_TIME_WENT_BACKWARDS
         if amount < 0:
             return E_BAD_ARGUMENT
-        if a[A_COLLATERAL] != amount or a[A_CASH] != 0:
-            a[A_COLLATERAL] = amount
-            a[A_CASH] = 0
-            self._touch(a, ACC_WORDS)
+        a[A_COLLATERAL] = amount
+        a[A_CASH] = 0
+        self._touch(a, ACC_WORDS)
         if self.hdr[SH_LAST_NOW] != now_ms:
             self.hdr[SH_LAST_NOW] = now_ms
             self._touch(self.hdr + SH_LAST_NOW, 1)

@@ -430,6 +430,12 @@ class Slab(CollateralView):
         replaces position records; ``extra`` = (instr, signed qty) adds a hypothetical fill of
         a resting order at the oracle price."""
         acct = self._account(user)
+        if self.fast_reads and not overlay and not cash_delta:
+            ex_i, ex_q = (-1, 0) if extra is None else extra
+            fast = self.ledger.margin(acct[_A_COLLATERAL], acct[_A_CASH],
+                                      self._user_positions.get(user, []), ex_i, ex_q, self.config.mmr_bps)
+            if fast is not None:
+                return fast[0], fast[1]
         equity = acct[_A_COLLATERAL] + acct[_A_CASH] + cash_delta
         im = 0
         instrs = {i: self._get(_POSITION, self._poff(s))
@@ -1065,7 +1071,9 @@ class Slab(CollateralView):
         """(equity_atoms, im_atoms, mm_atoms) of ``user`` on this slab (RM1-RM3)."""
         slot = self._accounts.get(user)
         if self.fast_reads and slot is not None and self._collateral_override is None:
-            fast = self.ledger.margin(slot, self._user_positions.get(user, []), self.config.mmr_bps)
+            coll, cash = self.ledger.collateral_cash(slot)
+            fast = self.ledger.margin(coll, cash, self._user_positions.get(user, []), -1, 0,
+                                      self.config.mmr_bps)
             if fast is not None:
                 return fast
         equity, im = self._margin(user)
