@@ -23,6 +23,7 @@ from executor.matching.core cimport (
     H_NEXT_RESV_SEQ,
     H_TRADE_SEQ,
     Arena,
+    Fill,
     MatchingCore,
     Order,
     Resv,
@@ -219,12 +220,16 @@ cdef class Ledger:
         self.trade_cls = trade_cls
         self.cash_cls = cash_cls
 
-    def reserve(self, object instr_obj, int64_t user, bint known_user, object side_obj,
-                object qty_obj, object limit_obj, int64_t now_ms, object ttl_obj):
+    def reserve(self, object instr_obj, int64_t user, int64_t account_code, object side_obj,
+                object qty_obj, object limit_obj, int64_t now_ms, object ttl_obj,
+                bint apply=True):
         """``Slab.reserve`` in one C call, same checks in the same order (the Python method
-        stays the specification; test_slab_ledger.py compares the two).
+        stays the specification; test_slab_ledger.py compares the two).  ``account_code`` is
+        the account check's verdict (0, or UNKNOWN_ACCOUNT / POOL_FULL_ACCOUNTS).  Without
+        ``apply`` it is ``Slab.quote``: the core plans the holds and nothing is written.
 
-        Returns ``(code,)`` or ``(0, hold_id, held, vwap, worst, max_charge, expiry, slices)``.
+        Returns ``(code,)`` or ``(0, hold_id, held, vwap, worst, max_charge, expiry, slices)``
+        (``hold_id`` 0 for a quote).
         """
         cdef int64_t instr, side, qty, limit, ttl, oracle, rc, rslot, s, held
         cdef Arena* a
@@ -236,8 +241,8 @@ cdef class Ledger:
         if not isinstance(instr_obj, int) or not 0 <= instr_obj < self.n_instr:
             return (E_UNKNOWN_INSTRUMENT,)
         instr = instr_obj
-        if not known_user:
-            return (E_UNKNOWN_ACCOUNT,)
+        if account_code:
+            return (account_code,)
         if side_obj not in (0, 1):
             return (E_BAD_SIDE,)
         side = side_obj
@@ -262,6 +267,8 @@ cdef class Ledger:
         limit = limit_obj
         ttl = ttl_obj
         a = &self.core.a
+        if not apply:
+            return self._quote(a, instr, user, side, qty, limit, now_ms + ttl)
         with nogil:
             rc = c_reserve(a, instr, user, side, qty, limit, now_ms, now_ms + ttl, oracle,
                            now_ms // self.batch_ms, 1)
@@ -287,6 +294,35 @@ cdef class Ledger:
                       + bps_of(n_up, self.imr_bps, 1))
         return (0, r.id, held, py_int(vwap), r.worst_px, py_int(max_charge), r.expiry_ms,
                 tuple(slices))
+
+    cdef tuple _quote(self, Arena* a, int64_t instr, int64_t user, int64_t side, int64_t qty,
+                      int64_t limit, int64_t expiry):
+        """The core's plan of a reservation (``preview_reserve``), summed as ``reserve``
+        sums the slices of a real hold."""
+        cdef int64_t rc, i, q, p, held = 0, worst = 0
+        cdef i128 pq = 0, n_up = 0, vwap, max_charge
+        cdef Fill* f
+        with nogil:
+            rc = c_reserve(a, instr, user, side, qty, limit, 0, 0, 0, 0, 0)
+        if rc < 0:
+            return (-rc,)
+        slices = []
+        for i in range(a.n_fills):
+            f = &a.fills[i]
+            q = f.qty
+            p = f.price
+            slices.append((f.maker_id, q, p))
+            held += q
+            pq += <i128>q * p
+            n_up += cdiv(<i128>q * self.cs[instr] * p, SCALE)
+            if i == 0 or (p > worst if side == 0 else p < worst):
+                worst = p
+        if held <= 0:
+            return (E_INTERNAL,)
+        vwap = cdiv(pq, held) if side == 0 else fdiv(pq, held)
+        max_charge = (bps_of(n_up, self.taker_bps, 1) + bps_of(n_up, self.arg_bps, 1)
+                      + bps_of(n_up, self.imr_bps, 1))
+        return (0, 0, held, py_int(vwap), worst, py_int(max_charge), expiry, tuple(slices))
 
     cdef inline void _touch(self, int64_t* p, int64_t words) noexcept nogil:
         cdef int64_t off = <char*>p - self.base

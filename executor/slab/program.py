@@ -713,8 +713,9 @@ class Slab(CollateralView):
         margin on the held notional at the captured prices."""
         if self.fast_reserve:
             try:
-                r = self.ledger.reserve(instrument, user, user in self._accounts, side, qty_lots,
-                                        limit_px_e6, now_ms, ttl_ms)
+                r = self.ledger.reserve(instrument, user,
+                                        0 if user in self._accounts else E.UNKNOWN_ACCOUNT,
+                                        side, qty_lots, limit_px_e6, now_ms, ttl_ms)
             except (OverflowError, TypeError):
                 pass                      # odd argument types: the Python path decides
             else:
@@ -988,6 +989,18 @@ class Slab(CollateralView):
         """What ``reserve`` would hold now (``hold_id == 0``), with no state change: the
         router's smart order routing asks every slab before reserving on any (EXCHANGE §2).
         Same checks as ``reserve`` except that the account may not exist yet."""
+        if self.fast_reserve:
+            free = user in self._accounts or self.accounts_free() > 0
+            try:
+                r = self.ledger.reserve(instrument, user, 0 if free else E.POOL_FULL_ACCOUNTS,
+                                        side, qty_lots, limit_px_e6, now_ms, ttl_ms, False)
+            except (OverflowError, TypeError):
+                pass                      # odd argument types: the Python path decides
+            else:
+                if r[0]:
+                    return ReserveResult(E(r[0]))
+                return ReserveResult(held_qty=r[2], vwap_px_e6=r[3], worst_px_e6=r[4],
+                                     max_charge_atoms=r[5], expiry_ms=r[6], slices=r[7])
         try:
             self._check_time(now_ms)
             if not isinstance(instrument, int) or not 0 <= instrument < len(self._static):

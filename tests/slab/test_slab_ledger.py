@@ -101,15 +101,23 @@ def test_fast_commit_rejects_margin_breach_without_writing():
     ],
 )
 def test_fast_reserve_gives_the_python_result_for_every_input(args):
-    results, arenas = [], []
+    """... and the compiled quote (reserve without writing) the Python quote's, with nothing
+    written by either."""
+    results, arenas, quotes = [], [], []
     for fast in (True, False):
         slab = make_slab()
         slab.fast_reserve = fast
         assert slab.place_order(MAKER, 0, 1, PX, 5, now_ms=T0 + 1).ok
+        before = arena(slab)
+        quotes.append(slab.quote(*args[:5], now_ms=args[5], ttl_ms=args[6]))
+        assert arena(slab) == before
         results.append(slab.reserve(*args[:5], now_ms=args[5], ttl_ms=args[6]))
         arenas.append(arena(slab))
     assert results[0] == results[1]
     assert arenas[0] == arenas[1]
+    assert quotes[0] == quotes[1]
+    if results[0].ok:
+        assert quotes[0] == dataclasses.replace(results[0], hold_id=0)
 
 
 @pytest.mark.parametrize(
@@ -174,10 +182,11 @@ def test_compiled_router_reads_and_collateral_sync_match_the_python_rules(seed, 
     fast = make_slab(collateral=collateral, **overrides)
     slow = make_slab(collateral=collateral, **overrides)
     slow.fast_reads = False
+    slow.fast_reserve = False          # and the quote the router's routing asks
     rng_a, rng_b = random.Random(seed), random.Random(seed)
     ids_a: dict = {}
     ids_b: dict = {}
-    refused = 0
+    refused = quoted = 0
     for step in range(1500):
         op_a, op_b = random_op(rng_a, step), random_op(rng_b, step)
         ra, rb = apply_op(fast, op_a, ids_a), apply_op(slow, op_b, ids_b)
@@ -196,9 +205,15 @@ def test_compiled_router_reads_and_collateral_sync_match_the_python_rules(seed, 
             for instr in (0, 1):
                 for q in (-3, 5):
                     assert fast._margin(user, extra=(instr, q)) == slow._margin(user, extra=(instr, q))
+                now = T0 + 10 + step * 7
+                qa = fast.quote(user, instr, step % 2, 4, PX + (step % 5 - 2) * 100_000, now_ms=now, ttl_ms=500)
+                assert qa == slow.quote(user, instr, step % 2, 4, PX + (step % 5 - 2) * 100_000, now_ms=now,
+                                        ttl_ms=500), (step, user, instr)
+                quoted += qa.ok
         assert arena(fast) == arena(slow), (step, op_a)
     if overrides.get("imr_bps"):
         assert refused > 0       # the kernel's placement check really refused some orders
+    assert quoted > 100, quoted
 
 
 def test_sync_collateral_refuses_a_clock_going_backwards_and_writes_nothing():
