@@ -57,6 +57,7 @@ cdef enum:
     I_FUND_INDEX = 9
     A_COLLATERAL = 2
     A_CASH = 3
+    A_CLASS = 4
     A_FEES_PAID = 5
     A_REBATES = 6
     P_IN_USE = 0
@@ -785,6 +786,25 @@ cdef class Ledger:
         """``(collateral, cash)`` words of the account at ``slot``."""
         cdef int64_t* a = self.acc + slot * ACC_WORDS
         return a[A_COLLATERAL], a[A_CASH]
+
+    def set_account(self, int64_t slot, int64_t amount, int64_t maker_class, bint reset_cash,
+                    int64_t now_ms):
+        """``Slab.set_collateral`` for an existing account whose arguments the caller checked:
+        collateral = ``amount``, cash reset when asked, maker class unless -1, clock
+        advanced.  Returns the error code (0 = written)."""
+        cdef int64_t* a = self.acc + slot * ACC_WORDS
+        if now_ms < self.hdr[SH_LAST_NOW]:
+            return E_TIME_WENT_BACKWARDS
+        a[A_COLLATERAL] = amount
+        if reset_cash:
+            a[A_CASH] = 0
+        if maker_class >= 0:
+            a[A_CLASS] = maker_class
+        self._touch(a, ACC_WORDS)
+        if self.hdr[SH_LAST_NOW] != now_ms:
+            self.hdr[SH_LAST_NOW] = now_ms
+            self._touch(self.hdr + SH_LAST_NOW, 1)
+        return E_OK
 
     def sync_collateral(self, int64_t slot, int64_t amount, int64_t now_ms):
         """``CollateralView.sync_collateral`` for an existing account: nothing when

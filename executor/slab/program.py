@@ -548,6 +548,9 @@ class Slab(CollateralView):
             if maker_class not in (None, REG, DLP):
                 raise _Reject(E.BAD_ARGUMENT)
             slot = self._accounts.get(user)
+            if slot is not None and self.fast_reads:      # the common case, in the kernel
+                return SlabResult(E(self.ledger.set_account(
+                    slot, amount_atoms, -1 if maker_class is None else maker_class, reset_cash, now_ms)))
             hdr = self._hdr()
             if slot is None:
                 if hdr[_SH_N_ACCOUNTS] >= self.layout.accounts:

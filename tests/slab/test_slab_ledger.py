@@ -8,6 +8,7 @@ import random
 import pytest
 
 from executor.errors import ErrorCode as E
+from executor.slab.program import DLP, REG
 from slab_support import MAKER, PX, T0, TAKER, USERS, apply_op, arena, make_slab, random_op
 
 
@@ -198,6 +199,11 @@ def test_compiled_router_reads_and_collateral_sync_match_the_python_rules(seed, 
             now = T0 + 10 + step * 7
             assert fast.sync_collateral(user, amount, now_ms=now) == \
                 slow.sync_collateral(user, amount, now_ms=now), step
+            # a placement's funding (maker class, cash kept), sometimes with a stale clock
+            cls = (None, REG, DLP)[step % 3]
+            at = now - 20 if step % 15 == 0 else now
+            assert fast.set_collateral(user, amount + 7, maker_class=cls, now_ms=at, reset_cash=step % 2 == 0) == \
+                slow.set_collateral(user, amount + 7, maker_class=cls, now_ms=at, reset_cash=step % 2 == 0), step
         for user in USERS:
             assert fast.margin(user) == slow.margin(user), (step, user)
             assert fast.margin_with_orders(user) == slow.margin_with_orders(user), (step, user)
