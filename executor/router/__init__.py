@@ -517,9 +517,23 @@ class Router:
                     total += cap.remaining
         return total
 
+    def _order_margin(self, n: int, slab: int) -> int:
+        """What ``n``'s resting and pending orders on a book slab add to that slab's IM as if
+        they filled on the worse side (``margin_with_orders`` − positions' IM): the collateral
+        the slab accepted them against (RM1–RM3).  0 on the AMM and without an account."""
+        s = self.slabs[slab]
+        if self._is_amm(slab) or s.collateral_cash(n) is None:
+            return 0
+        return max(0, s.margin_with_orders(n)[1] - s.margin(n)[1])
+
     def _tx_withdraw(self, signer: bytes, w, now_ms: int, epoch: int) -> list:
         """Debit the vault, then free escrow (re-pledging it back, L1), only if the portfolio
-        stays at or above IM afterwards (EXCHANGE §2 Vault)."""
+        stays at or above IM afterwards (EXCHANGE §2 Vault).
+
+        Positions are margined by the portfolio (cross-slab hedges net, RM5), but a resting
+        order was accepted by its slab against collateral on that slab: escrow backing open
+        routes or what the account's orders add to the slab's IM (``_order_margin``) cannot
+        leave, and the portfolio check counts those order margins on top of IM_router."""
         _ensure(w.asset_id == ASSET, E.UNKNOWN_ASSET)
         _ensure(0 < w.amount_atoms <= I64_MAX, E.BAD_AMOUNT)
         _ensure(len(w.l1_recipient) == 32, E.BAD_ARGUMENT, "l1_recipient must be 32 bytes")
@@ -529,18 +543,23 @@ class Router:
         vault = self._vault(signer)
         plan = []
         left = amount - min(amount, vault)
+        orders_im = 0
         for sid in self.slab_ids:
+            order_im = self._order_margin(n, sid)
+            orders_im += order_im
             if not left:
-                break
-            free = self._escrow(signer, sid).balance_atoms - self._pledged_open(signer, sid)
+                continue
+            free = (self._escrow(signer, sid).balance_atoms - self._pledged_open(signer, sid)
+                    - order_im)
             take = min(left, max(free, 0))
             if take:
                 plan.append((sid, take))
                 left -= take
-        _ensure(left == 0, E.INSUFFICIENT_FUNDS, f"short by {left}")
+        _ensure(left == 0, E.INSUFFICIENT_FUNDS,
+                f"short by {left}; escrow backing open routes and resting orders stays pledged")
         equity, im, _mm = self.margin(signer)
-        _ensure(equity - amount >= im, E.WITHDRAW_BELOW_IM,
-                f"equity {equity} - {amount} < IM {im}")
+        _ensure(equity - amount >= im + orders_im, E.WITHDRAW_BELOW_IM,
+                f"equity {equity} - {amount} < IM {im} + resting orders' margin {orders_im}")
         # apply
         self._set_vault(signer, vault - min(amount, vault))
         for sid, take in plan:

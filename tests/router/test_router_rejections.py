@@ -294,3 +294,45 @@ def test_routing_skips_slabs_whose_registered_manifest_does_not_match():
              slabs=(BTC_B,))
     rejected(w, E.SLAB_MANIFEST_MISMATCH, w.place, TAKER, BTC_B, BTC, BUY, 1, book_px(59000))
     w.reserve(TAKER, 2, BTC, BUY, 5, book_px(60000))           # slab A still matches
+
+
+def test_escrow_backing_resting_orders_cannot_be_withdrawn():
+    """A resting order was accepted by its slab against the escrow there: that margin stays
+    pledged until the order is cancelled (or fills), whatever the portfolio margin says."""
+    w = World(accounts={MAKER_A: 10_000_000_000, MAKER_B: 10**13, TAKER: 10**13})
+    events = w.place(MAKER_A, BTC_A, BTC, SELL, 5, book_px(60100))
+    oid = events[-1].order_update.order_id
+    n = w.router.user_no(MAKER_A)
+    order_im = w.router._order_margin(n, BTC_A)
+    esc = w.router._escrow(MAKER_A, BTC_A).balance_atoms
+    assert 0 < order_im <= esc
+    free = w.router._vault(MAKER_A) + esc - order_im
+    rejected(w, E.INSUFFICIENT_FUNDS, w.withdraw, MAKER_A, free + 1)
+    w.withdraw(MAKER_A, free)
+    assert w.router._escrow(MAKER_A, BTC_A).balance_atoms >= order_im
+    eq, im = w.slabs[BTC_A].margin_with_orders(n)
+    assert eq >= im                      # the slab's own acceptance basis still holds
+    # cancelled, its pledge goes back to the vault and may leave
+    w.apply(MAKER_A, cancel_order=tx_pb2.CancelOrder(slab_id=BTC_A, instrument_id=BTC, order_id=oid))
+    assert w.router._order_margin(n, BTC_A) == 0
+    w.withdraw(MAKER_A, w.router._vault(MAKER_A))
+    assert w.conserved()
+
+
+def test_hedged_positions_net_but_resting_orders_margin_counts_in_withdrawals():
+    """Positions are margined by the portfolio (a perfect hedge needs nothing), but a new
+    resting order on top keeps its margin: all the equity can no longer leave."""
+    from test_router_risk import hedge
+    w = World(accounts={TAKER: 100_000_000, MAKER_A: 10**13, MAKER_B: 10**13})
+    hedge(w, 10, 10)
+    w.place(TAKER, BTC_A, BTC, BUY, 1, book_px(59000))
+    orders_im = sum(w.router._order_margin(w.router.user_no(TAKER), s) for s in (BTC_A, BTC_B))
+    equity, im, _mm = w.router.margin(TAKER)
+    assert im == 0 and orders_im > 0
+    snap = w.snapshot()
+    with pytest.raises(Rejected) as r:
+        w.withdraw(TAKER, equity - orders_im + 1)
+    assert r.value.code in (E.WITHDRAW_BELOW_IM, E.INSUFFICIENT_FUNDS)
+    assert w.snapshot() == snap
+    w.withdraw(TAKER, equity - orders_im - 1_000_000)
+    assert w.conserved()
