@@ -855,11 +855,12 @@ class Router:
             key = (leg.slab, h.instrument_id)
             exposures[key] = exposures.get(key, 0) + sign * pre.filled_qty
             previews.append((leg, pre))
-        # equity_after >= IM_after passes at once; otherwise only an IM-reducing commit may
+        # a commit that does not raise IM passes; one that does needs equity_after >= IM_after
+        # (IM first: it is the cheaper side, and equity reads every slab)
         im_after = self._im(exposures)
-        equity_after = self.equity(signer) + eq_delta
-        if equity_after < im_after:
-            _ensure(im_after <= self._im(self._exposures(signer)), E.ROUTER_MARGIN_INSUFFICIENT,
+        if im_after > self._im(self._exposures(signer)):
+            equity_after = self.equity(signer) + eq_delta
+            _ensure(equity_after >= im_after, E.ROUTER_MARGIN_INSUFFICIENT,
                     f"equity {equity_after} < IM {im_after}")
         # apply: commit every leg, settle through the caps, refund, burn
         events = []
