@@ -65,10 +65,11 @@ def _fail(code: E, detail: str = "") -> ExecutorError:
     return ExecutorError(code, detail)
 
 
-def _ensure(cond: bool, code: E, detail: str = "") -> None:
-    """One way to reject (STYLE: ethereum/execution-specs ``ensure``)."""
+def _ensure(cond: bool, code: E, detail: str = "", *args) -> None:
+    """One way to reject (STYLE: ethereum/execution-specs ``ensure``).  ``detail % args`` is
+    formatted only for a rejection: the checks run on every transaction, the message rarely."""
     if not cond:
-        raise ExecutorError(code, detail)
+        raise ExecutorError(code, detail % args if args else detail)
 
 
 def check_reveal(h: RouteHold | None, c, *, epoch: int, now_ms: int) -> None:
@@ -77,7 +78,7 @@ def check_reveal(h: RouteHold | None, c, *, epoch: int, now_ms: int) -> None:
     repeats the reserved fields, the commit lands in a later epoch than the reserve and before
     the hold expires.  Pure: the executor applies it to the block's epoch and time, the
     sequencer's admission to its clock (``Router.admission_check``)."""
-    _ensure(h is not None, E.UNKNOWN_HOLD, f"route {c.route_id}")
+    _ensure(h is not None, E.UNKNOWN_HOLD, "route %s", c.route_id)
     _ensure(h.status != HOLD_COMMITTED, E.HOLD_ALREADY_COMMITTED)
     _ensure(h.status == HOLD_RESERVED, E.HOLD_CLOSED)
     rv = c.reveal
@@ -86,7 +87,7 @@ def check_reveal(h: RouteHold | None, c, *, epoch: int, now_ms: int) -> None:
             and reveal_matches(h.commitment, c.route_id, rv.instrument_id, rv.side,
                                rv.qty_lots, rv.limit_price_e6, bytes(rv.salt)),
             E.REVEAL_MISMATCH)
-    _ensure(epoch > h.reserve_epoch, E.COMMIT_SAME_EPOCH, f"reserve epoch {h.reserve_epoch}")
+    _ensure(epoch > h.reserve_epoch, E.COMMIT_SAME_EPOCH, "reserve epoch %s", h.reserve_epoch)
     _ensure(now_ms <= h.expiry_ms, E.HOLD_EXPIRED)
 
 
@@ -249,7 +250,7 @@ class Router:
 
     def _require_slab(self, slab: int):
         code = self._eligible(slab)
-        _ensure(code == E.OK, code, f"slab {slab}")
+        _ensure(code == E.OK, code, "slab %s", slab)
         return self.slabs[slab]
 
     def _is_amm(self, slab: int) -> bool:
@@ -260,12 +261,12 @@ class Router:
         return e.maker_fee_cap_bps, e.taker_fee_cap_bps
 
     def _require_instrument(self, iid: int) -> None:
-        _ensure(iid in self.instr_cfg, E.UNKNOWN_INSTRUMENT, f"instrument {iid}")
+        _ensure(iid in self.instr_cfg, E.UNKNOWN_INSTRUMENT, "instrument %s", iid)
 
     def _local(self, slab: int, iid: int) -> int:
         self._require_instrument(iid)
         j = self.local.get((slab, iid))
-        _ensure(j is not None, E.INSTRUMENT_NOT_ON_SLAB, f"instrument {iid} on slab {slab}")
+        _ensure(j is not None, E.INSTRUMENT_NOT_ON_SLAB, "instrument %s on slab %s", iid, slab)
         return j
 
     # ================================================================== genesis
@@ -304,7 +305,7 @@ class Router:
                                                             publish_ms=now_ms, updated_ms=now_ms))
             for sid in self.instr_slabs.get(iid, ()):
                 r = self.slabs[sid].update_oracle(self.local[(sid, iid)], p.price_e6, now_ms=now_ms)
-                _ensure(r.ok, r.code, f"genesis oracle on slab {sid}")
+                _ensure(r.ok, r.code, "genesis oracle on slab %s", sid)
         total = 0
         for a in genesis.accounts:
             self._user_no_or_assign(a.pubkey)
@@ -439,7 +440,7 @@ class Router:
         has settled every cash delta into the escrow already (P4: the slab only reads it)."""
         code = self.slabs[slab].sync_collateral(n, self._escrow(user, slab).balance_atoms,
                                                 now_ms=now_ms)
-        _ensure(code == E.OK, E.INTERNAL, f"set_collateral slab {slab}: {code:d}")
+        _ensure(code == E.OK, E.INTERNAL, "set_collateral slab %s: %d", slab, code)
 
     def _slab_shortfall(self, n: int, slab: int) -> int:
         """How far the user's existing account on ``slab`` is below the slab's own IM.
@@ -486,7 +487,7 @@ class Router:
     # ================================================================== deposit / withdraw
     def _tx_deposit(self, signer: bytes, d, now_ms: int, epoch: int) -> list:
         """Credit a vault from the L1 bridge (authorised relayers) or the dev faucet."""
-        _ensure(d.asset_id == ASSET, E.UNKNOWN_ASSET, f"asset {d.asset_id}")
+        _ensure(d.asset_id == ASSET, E.UNKNOWN_ASSET, "asset %s", d.asset_id)
         _ensure(0 < d.amount_atoms <= I64_MAX, E.BAD_AMOUNT)
         _ensure(len(d.user) == 32, E.BAD_ARGUMENT, "user must be a 32-byte public key")
         if d.source == tx_pb2.DEPOSIT_SOURCE_BRIDGE:
@@ -556,10 +557,10 @@ class Router:
                 plan.append((sid, take))
                 left -= take
         _ensure(left == 0, E.INSUFFICIENT_FUNDS,
-                f"short by {left}; escrow backing open routes and resting orders stays pledged")
+                "short by %s; escrow backing open routes and resting orders stays pledged", left)
         equity, im, _mm = self.margin(signer)
         _ensure(equity - amount >= im + orders_im, E.WITHDRAW_BELOW_IM,
-                f"equity {equity} - {amount} < IM {im} + resting orders' margin {orders_im}")
+                "equity %s - %s < IM %s + resting orders' margin %s", equity, amount, im, orders_im)
         # apply
         self._set_vault(signer, vault - min(amount, vault))
         for sid, take in plan:
@@ -611,7 +612,7 @@ class Router:
         res = slab.place_funded(n, j, side, p.price_e6, p.qty_lots, tif=tif, now_ms=now_ms,
                                 reduce_only=p.reduce_only, fee_cap_taker_bps=tcap,
                                 collateral_atoms=coll, maker_class=mclass)
-        _ensure(res.ok, res.code, f"slab {p.slab_id}")
+        _ensure(res.ok, res.code, "slab %s", p.slab_id)
         self._set_vault(signer, vault - pledge)
         if pledge:
             self._credit_escrow(signer, p.slab_id, pledge)
@@ -718,7 +719,7 @@ class Router:
                 a[0] += take
                 a[1] = key if buy else -key
                 left -= take
-            _ensure(left == 0, E.ROUTE_UNFILLABLE, f"{qty - left} of {qty} lots holdable")
+            _ensure(left == 0, E.ROUTE_UNFILLABLE, "%s of %s lots holdable", qty - left, qty)
             small = [sid for sid, (q, _p) in alloc.items()
                      if q < self.instr_cfg[iid].min_size or self._over_e_max(sid, n, iid, side, q)]
             if not small:
@@ -742,7 +743,7 @@ class Router:
         self._require_instrument(r.instrument_id)
         _ensure(0 < r.qty_lots <= I64_MAX, E.QTY_NOT_POSITIVE)
         _ensure(0 < r.limit_price_e6 <= MAX_PRICE_E6, E.PRICE_NOT_POSITIVE)
-        _ensure(0 < r.ttl_ms <= self.cap_ttl_ms, E.BAD_TTL, f"1..{self.cap_ttl_ms}")
+        _ensure(0 < r.ttl_ms <= self.cap_ttl_ms, E.BAD_TTL, "1..%s", self.cap_ttl_ms)
         iid = r.instrument_id
         if r.slab_ids:
             candidates = sorted(set(r.slab_ids))
@@ -767,7 +768,7 @@ class Router:
             else:
                 qt = self._quote(sid, n, self.local[(sid, iid)], side, q, lim, now_ms, r.ttl_ms)
             _ensure(qt is not None and (qt[1].qty_lots if amm else qt[1].held_qty) == q,
-                    E.ROUTE_UNFILLABLE, f"slab {sid} re-quote")
+                    E.ROUTE_UNFILLABLE, "slab %s re-quote", sid)
             # the slab's max_charge (fees + ARG + IM at the captured prices) plus the loss
             # against the mark when the captured prices are worse than it, so the slab's own
             # post-fill margin check (RM1-RM3) is met by the pledge alone
@@ -779,7 +780,7 @@ class Router:
                          + self._slab_shortfall(n, sid)))
         total = sum(mc for *_x, mc in legs)
         vault = self._vault(signer)
-        _ensure(total <= vault, E.INSUFFICIENT_FUNDS, f"pledge {total} > vault {vault}")
+        _ensure(total <= vault, E.INSUFFICIENT_FUNDS, "pledge %s > vault %s", total, vault)
         # apply: pledge, reserve, mint caps
         c = self._counters()
         hold_id = c.next_hold_id
@@ -792,11 +793,11 @@ class Router:
             coll = self._collateral_after(signer, n, sid, esc_after)
             s = self.slabs[sid]
             sr = s.set_collateral(n, coll, now_ms=now_ms)
-            _ensure(sr.ok, E.INTERNAL, f"set_collateral slab {sid}: {sr.code:d}")
+            _ensure(sr.ok, E.INTERNAL, "set_collateral slab %s: %d", sid, sr.code)
             self._sync_collateral(signer, n, sid, now_ms)
             res = s.reserve(n, self.local[(sid, iid)], side, q, lim, now_ms=now_ms, ttl_ms=r.ttl_ms)
             _ensure(res.ok and res.held_qty == q, E.INTERNAL,
-                    f"reserve diverged from quote on slab {sid}: {res.code:d}")
+                    "reserve diverged from quote on slab %s: %d", sid, res.code)
             self._put(T_CAP, (hold_id, sid), mint_cap(
                 user=signer, slab=sid, asset=ASSET, amount=mc, now_ms=now_ms, ttl_ms=r.ttl_ms,
                 nonce=self._next_nonce()))
@@ -837,7 +838,7 @@ class Router:
         exposures = self._exposures(signer)
         for leg in h.legs:
             code = self._eligible(leg.slab)
-            _ensure(code == E.OK, code, f"slab {leg.slab}")
+            _ensure(code == E.OK, code, "slab %s", leg.slab)
             cap = self._get(T_CAP, h.hold_id, leg.slab)
             _ensure(cap is not None and not cap.burned, E.CAP_BURNED)
             _ensure(now_ms <= cap.expiry_ms, E.CAP_EXPIRED)
@@ -845,10 +846,10 @@ class Router:
             pre = self.slabs[leg.slab].check_commit(leg.slab_hold_id, now_ms=now_ms,
                                                     fee_cap_maker_bps=mcap,
                                                     fee_cap_taker_bps=tcap)
-            _ensure(pre.ok, pre.code, f"slab {leg.slab}")
+            _ensure(pre.ok, pre.code, "slab %s", leg.slab)
             debit = -sum(d.amount_atoms for d in pre.cash_deltas if d.user == n and d.amount_atoms < 0)
             limit = min(cap.remaining, self._escrow(signer, leg.slab).balance_atoms)
-            _ensure(debit <= limit, E.CAP_EXCEEDED, f"slab {leg.slab}: {debit} > {limit}")
+            _ensure(debit <= limit, E.CAP_EXCEEDED, "slab %s: %s > %s", leg.slab, debit, limit)
             for f in pre.fills:
                 eq_delta += notional(sign * f.qty_lots, mark - f.price_e6, cs) - f.taker_fee_atoms
             eq_delta -= pre.arg_tax_atoms
@@ -861,14 +862,14 @@ class Router:
         if im_after > self._im(self._exposures(signer)):
             equity_after = self.equity(signer) + eq_delta
             _ensure(equity_after >= im_after, E.ROUTER_MARGIN_INSUFFICIENT,
-                    f"equity {equity_after} < IM {im_after}")
+                    "equity %s < IM %s", equity_after, im_after)
         # apply: commit every leg, settle through the caps, refund, burn
         events = []
         for leg, _pre in previews:
             mcap, tcap = self._fee_caps(leg.slab)
             res = self.slabs[leg.slab].commit(leg.slab_hold_id, now_ms=now_ms,
                                               fee_cap_maker_bps=mcap, fee_cap_taker_bps=tcap)
-            _ensure(res.ok, E.INTERNAL, f"commit diverged from check on slab {leg.slab}: {res.code:d}")
+            _ensure(res.ok, E.INTERNAL, "commit diverged from check on slab %s: %d", leg.slab, res.code)
             self._settle(leg.slab, res, now_ms, taker=signer, cap_key=(h.hold_id, leg.slab))
             events += self._apply_fills(leg.slab, h.instrument_id, h.side, res.fills)
             self._close_leg(signer, n, h.hold_id, leg.slab, now_ms)
@@ -952,7 +953,7 @@ class Router:
         n = self.user_no(h.user)
         for leg in h.legs:
             rr = self.slabs[leg.slab].release(leg.slab_hold_id, now_ms=now_ms)
-            _ensure(rr.ok, E.INTERNAL, f"release on slab {leg.slab}: {rr.code:d}")
+            _ensure(rr.ok, E.INTERNAL, "release on slab %s: %d", leg.slab, rr.code)
             self._close_leg(h.user, n, h.hold_id, leg.slab, now_ms)
         self._close_route(h, status)
 
@@ -999,7 +1000,7 @@ class Router:
         """Authorised feeders only; freshness and bounded-move gates fail closed (seed 001 T1);
         the accepted price is propagated to every slab listing the instrument."""
         ocfg = self.oracle_cfg.get(o.oracle_id)
-        _ensure(ocfg is not None, E.ORACLE_UNKNOWN, f"oracle {o.oracle_id}")
+        _ensure(ocfg is not None, E.ORACLE_UNKNOWN, "oracle %s", o.oracle_id)
         _ensure(signer in ocfg.feeders, E.ORACLE_UNAUTHORISED)
         icfg = self.instr_cfg.get(o.instrument_id)
         _ensure(icfg is not None, E.UNKNOWN_INSTRUMENT)
@@ -1007,19 +1008,19 @@ class Router:
         _ensure(0 < o.price_e6 <= MAX_PRICE_E6 and o.price_e6 % icfg.tick_e6 == 0,
                 E.ORACLE_PRICE_INVALID)
         _ensure(o.publish_time_ms <= now_ms and now_ms - o.publish_time_ms <= ocfg.max_age_ms,
-                E.ORACLE_UPDATE_STALE, f"published {o.publish_time_ms}, now {now_ms}")
+                E.ORACLE_UPDATE_STALE, "published %s, now %s", o.publish_time_ms, now_ms)
         st = self._instr_state(o.instrument_id)
         _ensure(o.publish_time_ms > st.publish_ms, E.ORACLE_NOT_MONOTONE)
         if st.price_e6:
             _ensure(abs(o.price_e6 - st.price_e6) * 10_000 <= ocfg.max_move_bps * st.price_e6,
-                    E.ORACLE_MOVE_TOO_LARGE, f"{st.price_e6} -> {o.price_e6}")
+                    E.ORACLE_MOVE_TOO_LARGE, "%s -> %s", st.price_e6, o.price_e6)
         self._put(T_INSTRUMENT, (o.instrument_id,), st.evolve(
             price_e6=o.price_e6, publish_ms=o.publish_time_ms, updated_ms=now_ms))
         for sid in self.instr_slabs.get(o.instrument_id, ()):
             r = self.slabs[sid].update_oracle(self.local[(sid, o.instrument_id)], o.price_e6,
                                               now_ms=now_ms)
             _ensure(r.ok, E.INTERNAL if sid != self.instr_slabs[o.instrument_id][0] else r.code,
-                    f"update_oracle slab {sid}")
+                    "update_oracle slab %s", sid)
         return []
 
     # ================================================================== funding (RM6, RM7)
@@ -1068,7 +1069,7 @@ class Router:
         slabs = self.instr_slabs.get(iid, ())
         for k, sid in enumerate(slabs):
             r = self.slabs[sid].apply_funding(self.local[(sid, iid)], rate_ppm, now_ms=now_ms)
-            _ensure(r.ok, r.code if k == 0 else E.INTERNAL, f"apply_funding slab {sid}: {r.code:d}")
+            _ensure(r.ok, r.code if k == 0 else E.INTERNAL, "apply_funding slab %s: %d", sid, r.code)
         self._put(T_INSTRUMENT, (iid,), st.evolve(last_funding_ms=now_ms, last_rate_ppm=rate_ppm,
                                                 cumulative_rate_ppm=st.cumulative_rate_ppm + rate_ppm))
         return []
@@ -1122,7 +1123,7 @@ class Router:
         grace = self._get(T_LIQUIDATION, user)
         if equity >= mm:
             # L1: the owner restored solvency during the grace window: the router stands down
-            _ensure(grace is not None, E.NOT_LIQUIDATABLE, f"equity {equity} >= MM {mm}")
+            _ensure(grace is not None, E.NOT_LIQUIDATABLE, "equity %s >= MM %s", equity, mm)
             self._put(T_LIQUIDATION, (user,), None)
             return []
         lc = self.config.router.liquidation
@@ -1159,7 +1160,7 @@ class Router:
             for oid in ids:
                 o = self.slabs[sid].order(oid)
                 r = self.slabs[sid].cancel_order(n, oid, now_ms=now_ms)
-                _ensure(r.ok, E.INTERNAL, f"liquidation cancel slab {sid} order {oid}: {r.code:d}")
+                _ensure(r.ok, E.INTERNAL, "liquidation cancel slab %s order %s: %d", sid, oid, r.code)
                 events.append(state_pb2.Event(order_update=state_pb2.OrderUpdate(
                     slab_id=sid, instrument_id=self._wire_instrument(sid, o[2]), order_id=oid,
                     owner=user, state=state_pb2.ORDER_STATE_CANCELLED)))
