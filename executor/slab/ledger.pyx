@@ -7,7 +7,10 @@ Why it exists: the same rules are written in plain Python in ``program.py`` (``r
 ``commit``, ``_price_fills``, ``_margin``, ``_write_effects``), which stays the readable
 specification and is what ``place_order`` uses; reserve and commit are the latency-critical path
 (issue 4 targets: p99 reserve <= 20 us, commit <= 50 us) and run this kernel instead
-(``Slab.fast_reserve`` / ``Slab.fast_commit``).  ``tests/slab/test_slab_ledger.py`` runs random
+(``Slab.fast_reserve`` / ``Slab.fast_commit``).  The router's per-transaction reads and its
+escrow mirror — margin, the placement margin check, the quote, ``collateral_cash``,
+``sync_collateral`` and ``set_collateral`` of an existing account — run here too
+(``Slab.fast_reads``; issue 5 throughput).  ``tests/slab/test_slab_ledger.py`` runs random
 streams and every rejection reason through both and requires identical results and arenas.
 
 All arithmetic is integer; intermediates are 128-bit (``__int128``) and every value stored in
