@@ -377,8 +377,10 @@ class Router:
         settlement cap, both through ``safe_debit``; what the escrow cannot pay is covered by
         the insurance fund, the rest becomes the slab's deficit.  Credits: haircut while the
         slab has a deficit (positive PnL only, never principal).  A result that moves nothing
-        (an order that only rests) touches no record."""
-        if not result.cash_deltas and not result.fee_pool_delta_atoms:
+        (an order that only rests) rewrites nothing once the slab's cash record exists (the
+        first settlement on a slab creates it, as it always has: the state root depends on it)."""
+        if not result.cash_deltas and not result.fee_pool_delta_atoms \
+                and self._get(T_SLAB_CASH, slab) is not None:
             return
         sc = self._slab_cash(slab)
         clearing, pool, deficit, haircut = (sc.clearing_atoms, sc.pool_atoms, sc.deficit_atoms,
@@ -637,7 +639,12 @@ class Router:
             remaining_lots=max(rem, 0), reserved_lots=max(resv, 0)))
 
     def _tx_cancel_order(self, signer: bytes, c, now_ms: int, epoch: int) -> list:
-        slab = self._require_slab(c.slab_id)
+        """Cancel a resting order.  Allowed on a registered slab that is inactive or whose
+        manifest no longer matches (cancel-only): nothing can trade there, and the order's
+        margin stays pledged until it is cancelled (withdrawals keep it)."""
+        _ensure(self._registry(c.slab_id) is not None and c.slab_id in self.slabs, E.UNKNOWN_SLAB,
+                "slab %s", c.slab_id)
+        slab = self.slabs[c.slab_id]
         _ensure(not self._is_amm(c.slab_id), E.BAD_ARGUMENT, "AMM slabs have no orders")
         self._local(c.slab_id, c.instrument_id)
         n = self.user_no(signer)

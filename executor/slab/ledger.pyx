@@ -754,6 +754,8 @@ cdef class Ledger:
             p = self.pos + pslot * POS_WORDS
             ir = self.ins + instr * INS_WORDS
             q = p[P_QTY]
+            if q < -I64MAX:                  # |q| would not fit: the Python rules decide
+                return None
             q_req = q
             if instr == extra_instr:
                 q_req += extra_qty
@@ -775,7 +777,7 @@ cdef class Ledger:
             im += bps_of(n_req, self.imr_bps, 1)
             mm += bps_of(n_abs, mmr_bps, 1)
         if not extra_done:
-            if extra_instr >= self.n_instr:
+            if extra_instr >= self.n_instr or extra_qty < -I64MAX:
                 return None
             ir = self.ins + extra_instr * INS_WORDS
             if not notional(extra_qty if extra_qty >= 0 else -extra_qty, ir[I_ORACLE_PX], ir[I_CS], 1, &n_req):

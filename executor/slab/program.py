@@ -306,6 +306,8 @@ class Slab(CollateralView):
         return self._get(_POSITION, self._poff(slot))
 
     def _check_time(self, now_ms: int) -> None:
+        if not 0 <= now_ms <= I64_MAX:          # the clock word is an i64
+            raise _Reject(E.BAD_ARGUMENT)
         if now_ms < self._hget(_SH_LAST_NOW):
             raise _Reject(E.TIME_WENT_BACKWARDS)
 
@@ -430,7 +432,8 @@ class Slab(CollateralView):
         replaces position records; ``extra`` = (instr, signed qty) adds a hypothetical fill of
         a resting order at the oracle price."""
         acct = self._account(user)
-        if self.fast_reads and not overlay and not cash_delta:
+        if self.fast_reads and not overlay and not cash_delta \
+                and (extra is None or -I64_MAX <= extra[1] <= I64_MAX):
             ex_i, ex_q = (-1, 0) if extra is None else extra
             fast = self.ledger.margin(acct[_A_COLLATERAL], acct[_A_CASH],
                                       self._user_positions.get(user, []), ex_i, ex_q, self.config.mmr_bps)
@@ -531,7 +534,8 @@ class Slab(CollateralView):
     def sync_collateral(self, user: int, amount_atoms: int, *, now_ms: int) -> E:
         """``CollateralView.sync_collateral`` in the kernel for an existing account."""
         slot = self._accounts.get(user)
-        if not self.fast_reads or slot is None:
+        if not self.fast_reads or slot is None or not (0 <= amount_atoms <= I64_MAX
+                                                       and 0 <= now_ms <= I64_MAX):
             return super().sync_collateral(user, amount_atoms, now_ms=now_ms)
         return E(self.ledger.sync_collateral(slot, amount_atoms, now_ms))
 
@@ -548,7 +552,7 @@ class Slab(CollateralView):
             if maker_class not in (None, REG, DLP):
                 raise _Reject(E.BAD_ARGUMENT)
             slot = self._accounts.get(user)
-            if slot is not None and self.fast_reads:      # the common case, in the kernel
+            if slot is not None and self.fast_reads and now_ms <= I64_MAX:   # the common case
                 return SlabResult(E(self.ledger.set_account(
                     slot, amount_atoms, -1 if maker_class is None else maker_class, reset_cash, now_ms)))
             hdr = self._hdr()

@@ -265,3 +265,18 @@ def test_cancel_keeps_what_an_open_route_on_the_slab_may_still_debit():
 def _cancel(slab: int, order_id: int):
     from proto.assetl2.v1 import tx_pb2
     return tx_pb2.CancelOrder(slab_id=slab, instrument_id=BTC, order_id=order_id)
+
+
+def test_a_settlement_that_moves_nothing_still_creates_the_slabs_cash_record_once():
+    """The shortcut for results that move nothing must not change the state layout: the
+    first settlement on a slab writes its (zero) cash record, later no-op ones rewrite
+    nothing."""
+    from executor.router.records import T_SLAB_CASH, SlabCash
+    w = World()
+    assert w.router._get(T_SLAB_CASH, BTC_A) is None
+    w.place(MAKER_A, BTC_A, BTC, SELL, 5, book_px(60100))           # rests: moves nothing
+    assert w.router._get(T_SLAB_CASH, BTC_A) == SlabCash(0, 0, 0, 0)
+    dirty = set(w.state._dirty)
+    w.state.take_updates()
+    w.place(MAKER_A, BTC_A, BTC, SELL, 5, book_px(60200))
+    assert T_SLAB_CASH.key(BTC_A) not in w.state._dirty and T_SLAB_CASH.key(BTC_A) in dirty

@@ -319,20 +319,40 @@ def test_escrow_backing_resting_orders_cannot_be_withdrawn():
     assert w.conserved()
 
 
-def test_hedged_positions_net_but_resting_orders_margin_counts_in_withdrawals():
-    """Positions are margined by the portfolio (a perfect hedge needs nothing), but a new
-    resting order on top keeps its margin: all the equity can no longer leave."""
-    from test_router_risk import hedge
-    w = World(accounts={TAKER: 100_000_000, MAKER_A: 10**13, MAKER_B: 10**13})
-    hedge(w, 10, 10)
-    w.place(TAKER, BTC_A, BTC, BUY, 1, book_px(59000))
-    orders_im = sum(w.router._order_margin(w.router.user_no(TAKER), s) for s in (BTC_A, BTC_B))
+def test_resting_orders_margin_is_counted_on_top_of_the_portfolio_im():
+    """A position's IM may not be backed by the collateral already pledged to a resting order
+    elsewhere: with a small BTC position on slab B and a large ETH order resting on slab A, a
+    withdrawal of everything the escrows allow still fails the portfolio check."""
+    w = World(accounts={TAKER: 50_000_000_000, MAKER_A: 10**13, MAKER_B: 10**13})
+    w.place(MAKER_B, BTC_B, BTC, SELL, 1, book_px(60000))
+    w.reserve(TAKER, 1, BTC, BUY, 1, book_px(60000), slabs=(BTC_B,))
+    w.next_epoch()
+    w.commit(TAKER, 1, BTC, BUY, 1, book_px(60000))
+    w.place(TAKER, ETH_A, ETH, BUY, 50, 2_900_000_000)           # rests, far below the market
+    n = w.router.user_no(TAKER)
+    order_im = w.router._order_margin(n, ETH_A)
     equity, im, _mm = w.router.margin(TAKER)
-    assert im == 0 and orders_im > 0
-    snap = w.snapshot()
-    with pytest.raises(Rejected) as r:
-        w.withdraw(TAKER, equity - orders_im + 1)
-    assert r.value.code in (E.WITHDRAW_BELOW_IM, E.INSUFFICIENT_FUNDS)
-    assert w.snapshot() == snap
-    w.withdraw(TAKER, equity - orders_im - 1_000_000)
+    assert im > 0 and order_im > im                               # the order margin alone would cover IM
+    # everything the escrow-side rule lets go: vault, plus escrow beyond routes and order margins
+    allowed = w.router._vault(TAKER) + sum(
+        max(0, w.router._escrow(TAKER, s).balance_atoms - w.router._pledged_open(TAKER, s)
+            - w.router._order_margin(n, s)) for s in (AMM_ETH, BTC_A, BTC_B, ETH_A))
+    assert equity - allowed < im + order_im                       # ... but the portfolio says no
+    rejected(w, E.WITHDRAW_BELOW_IM, w.withdraw, TAKER, allowed)
+    w.withdraw(TAKER, equity - im - order_im)
     assert w.conserved()
+
+
+def test_orders_on_an_inactive_slab_can_be_cancelled_and_their_margin_withdrawn():
+    """Cancel-only: once governance deactivates a slab nothing trades there, but its resting
+    orders can still be cancelled, so their pledged margin does not stay locked."""
+    w = World(accounts={MAKER_A: 10_000_000_000, MAKER_B: 10**13, TAKER: 10**13})
+    oid = w.place(MAKER_A, BTC_A, BTC, SELL, 5, book_px(60100))[-1].order_update.order_id
+    w.apply(GOV, upgrade_slab=tx_pb2.UpgradeSlab(slab_id=BTC_A, active=False))
+    rejected(w, E.SLAB_INACTIVE, w.place, MAKER_A, BTC_A, BTC, SELL, 1, book_px(60100))
+    w.apply(MAKER_A, cancel_order=tx_pb2.CancelOrder(slab_id=BTC_A, instrument_id=BTC, order_id=oid))
+    total = w.router._vault(MAKER_A) + w.router._escrow(MAKER_A, BTC_A).balance_atoms
+    w.withdraw(MAKER_A, total)
+    assert w.router._vault(MAKER_A) == 0 and w.conserved()
+    rejected(w, E.UNKNOWN_SLAB, w.apply, MAKER_A,
+             cancel_order=tx_pb2.CancelOrder(slab_id=99, instrument_id=BTC, order_id=oid))

@@ -222,11 +222,35 @@ def test_compiled_router_reads_and_collateral_sync_match_the_python_rules(seed, 
     assert quoted > 100, quoted
 
 
-def test_sync_collateral_refuses_a_clock_going_backwards_and_writes_nothing():
+@pytest.mark.parametrize("fast", [True, False])
+def test_sync_collateral_refuses_a_clock_going_backwards_and_writes_nothing(fast):
     slab = make_slab()
+    slab.fast_reads = fast
     assert slab.sync_collateral(MAKER, 5 * 10**9, now_ms=T0 + 100) == E.OK
     before = arena(slab)
     assert slab.sync_collateral(MAKER, 7 * 10**9, now_ms=T0 + 50) == E.TIME_WENT_BACKWARDS
     assert arena(slab) == before
     assert slab.sync_collateral(MAKER, 5 * 10**9, now_ms=T0 + 50) == E.OK   # already in sync
     assert slab.collateral_cash(MAKER) == (5 * 10**9, 0)
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_out_of_range_arguments_are_refused_with_a_code_on_both_paths(fast):
+    """Values beyond i64 never reach the kernel's 64-bit arguments: the same codes as the
+    Python rules, nothing written, nothing raised."""
+    slab = make_slab()
+    slab.fast_reads = fast
+    oid = slab.place_order(MAKER, 0, 0, PX - 10 * 10_000, 3, now_ms=T0 + 1).order_id
+    before = arena(slab)
+    assert slab.sync_collateral(MAKER, 1 << 64, now_ms=T0 + 2) == E.BAD_ARGUMENT
+    assert slab.set_collateral(MAKER, 5, now_ms=1 << 64).code == E.BAD_ARGUMENT
+    assert arena(slab) == before
+    slab2 = make_slab()
+    slab2.fast_reads = fast
+    oid = slab2.place_order(MAKER, 0, 0, PX - 10 * 10_000, 3, now_ms=T0 + 1).order_id
+    before = arena(slab2)
+    for qty in (1 << 63, 1 << 64, (1 << 63) - 1):
+        r = slab2.modify_order(MAKER, oid, PX - 10 * 10_000, qty, now_ms=T0 + 2)
+        assert not r.ok and r.code in (E.MARGIN_INSUFFICIENT, E.OVERFLOW, E.BAD_ARGUMENT), (qty, r)
+        assert arena(slab2) == before
+    assert slab.ledger.margin(0, 0, [], 0, -(1 << 63), 100) is None      # |q| beyond i64
