@@ -234,6 +234,8 @@ class AmmSlab(CollateralView):
         return self._get(_POSITION, self._poff(slot))
 
     def _check_time(self, now_ms: int) -> None:
+        if isinstance(now_ms, int) and not 0 <= now_ms <= I64_MAX:   # the clock word is an i64
+            raise _Reject(E.BAD_ARGUMENT)
         if not isinstance(now_ms, int) or now_ms < self._h(_H_LAST_NOW):
             raise _Reject(E.TIME_WENT_BACKWARDS)
 

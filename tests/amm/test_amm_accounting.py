@@ -155,3 +155,11 @@ def test_trade_ring_keeps_the_latest_prints_in_sequence():
     kept = slab.trades_since(0)
     assert kept == tuple(prints[5:]) and [t.seq for t in kept] == list(range(6, cap + 6))
     assert slab.trades_since(cap + 3) == tuple(prints[-2:])
+
+
+def test_a_clock_beyond_i64_is_refused_with_a_code_and_changes_nothing():
+    slab = make_slab()
+    before = arena(slab)
+    assert slab.set_collateral(1, 5, now_ms=1 << 64).code == E.BAD_ARGUMENT
+    assert slab.quote(0, BUY, 1, PX * 2, now_ms=1 << 63).code == E.BAD_ARGUMENT
+    assert arena(slab) == before
