@@ -138,8 +138,9 @@ class Slab(CollateralView):
     # reserve and commit run the C kernel (ledger.pyx); False = the Python rules in this file
     fast_commit = True
     fast_reserve = True
-    # the router's per-settlement reads and collateral sync (margin, collateral_cash,
-    # sync_collateral) in the same kernel; False = the Python rules
+    # the router's per-transaction reads and the escrow mirror (margin and the placement margin
+    # check, collateral_cash, sync_collateral, set_collateral of an existing account) in the
+    # same kernel; False = the Python rules
     fast_reads = True
 
     def __init__(self, config: SlabConfig, *, buffer: bytearray | None = None,
@@ -552,7 +553,7 @@ class Slab(CollateralView):
             if maker_class not in (None, REG, DLP):
                 raise _Reject(E.BAD_ARGUMENT)
             slot = self._accounts.get(user)
-            if slot is not None and self.fast_reads and now_ms <= I64_MAX:   # the common case
+            if slot is not None and self.fast_reads:      # the common case, in the kernel
                 return SlabResult(E(self.ledger.set_account(
                     slot, amount_atoms, -1 if maker_class is None else maker_class, reset_cash, now_ms)))
             hdr = self._hdr()
