@@ -75,22 +75,18 @@ _PREFIXES: dict[tuple[str, int], bytes] = {}
 
 def _encode_part(part: Part) -> bytes:
     kind = type(part)
-    if kind is int:          # the common cases first: ids and public keys
+    if kind is bool:
+        raise InvalidInput("bool is not a key part; use an int")
+    if isinstance(part, int):          # the common cases first: ids and public keys
         if not _INT_MIN <= part <= _INT_MAX:
             raise InvalidInput(f"integer key part {part} does not fit in i128")
-        return _INT_HEADER + part.to_bytes(INT_PART_BYTES, "big", signed=True)
+        return _INT_HEADER + int(part).to_bytes(INT_PART_BYTES, "big", signed=True)
     if kind is bytes and len(part) <= MAX_PART_BYTES:
         return _TAG_BYTES + len(part).to_bytes(4, "big") + part
-    if isinstance(part, bool):
-        raise InvalidInput("bool is not a key part; use an int")
     if isinstance(part, (bytes, bytearray, memoryview)):
         tag, data = _TAG_BYTES, bytes(part)
     elif isinstance(part, str):
         tag, data = _TAG_TEXT, part.encode("utf-8")
-    elif isinstance(part, int):
-        if not _INT_MIN <= part <= _INT_MAX:
-            raise InvalidInput(f"integer key part {part} does not fit in i128")
-        tag, data = _TAG_INT, int(part).to_bytes(INT_PART_BYTES, "big", signed=True)
     else:
         raise InvalidInput(f"key part must be bytes, str or int, not {type(part).__name__}")
     if len(data) > MAX_PART_BYTES:

@@ -528,24 +528,25 @@ cdef int64_t c_place(Arena* a, int64_t instr, int64_t account, int64_t side, int
 cdef int64_t c_account_slots(Arena* a, int64_t account, int64_t* out) noexcept nogil:
     """Order slots of ``account`` (every book's levels, then its pending list) into ``out``
     (room for ``a.cap_orders``); returns how many."""
-    cdef int64_t instr, side, lidx, o, n = 0
+    cdef int64_t instr, side, lidx, n = 0
     for instr in range(a.n_instr):
         for side in range(2):
             lidx = a.books[instr].head[side]
             while lidx != -1:
-                o = a.levels[lidx].head
-                while o != -1:
-                    if a.orders[o].account == account:
-                        out[n] = o
-                        n += 1
-                    o = a.orders[o].next
+                n = _account_slots_from(a, a.levels[lidx].head, account, out, n)
                 lidx = a.levels[lidx].next
-        o = a.books[instr].pend_head
-        while o != -1:
-            if a.orders[o].account == account:
-                out[n] = o
-                n += 1
-            o = a.orders[o].next
+        n = _account_slots_from(a, a.books[instr].pend_head, account, out, n)
+    return n
+
+
+cdef inline int64_t _account_slots_from(Arena* a, int64_t o, int64_t account, int64_t* out,
+                                        int64_t n) noexcept nogil:
+    """Append ``account``'s slots of the order list starting at ``o`` to ``out[n:]``."""
+    while o != -1:
+        if a.orders[o].account == account:
+            out[n] = o
+            n += 1
+        o = a.orders[o].next
     return n
 
 

@@ -8,8 +8,8 @@ Why it exists: the same rules are written in plain Python in ``program.py`` (``r
 specification and is what ``place_order`` uses; reserve and commit are the latency-critical path
 (issue 4 targets: p99 reserve <= 20 us, commit <= 50 us) and run this kernel instead
 (``Slab.fast_reserve`` / ``Slab.fast_commit``).  The router's per-transaction reads and its
-escrow mirror — margin, the placement margin check, the quote, ``collateral_cash``,
-``sync_collateral`` and ``set_collateral`` of an existing account — run here too
+escrow mirror — margin, the placement margin check, the quote, ``collateral_cash``
+and ``set_collateral`` of an existing account — run here too
 (``Slab.fast_reads``; issue 5 throughput).  ``tests/slab/test_slab_ledger.py`` runs random
 streams and every rejection reason through both and requires identical results and arenas.
 
@@ -238,7 +238,7 @@ cdef class Ledger:
         cdef int64_t instr, side, qty, limit, ttl, oracle, rc, rslot, s, held
         cdef Arena* a
         cdef Resv* r
-        cdef i128 pq = 0, n_up = 0, vwap, prod, max_charge
+        cdef i128 pq = 0, n_up = 0
         cdef int64_t q, p
         if now_ms < self.hdr[SH_LAST_NOW]:
             return (E_TIME_WENT_BACKWARDS,)
@@ -290,21 +290,25 @@ cdef class Ledger:
             p = a.slices[s].price
             slices.append((a.slices[s].order_id, q, p))
             pq += <i128>q * p
-            prod = <i128>q * self.cs[instr] * p
-            n_up += cdiv(prod, SCALE)
+            n_up += cdiv(<i128>q * self.cs[instr] * p, SCALE)
             s = a.slices[s].next
-        vwap = cdiv(pq, held) if side == 0 else fdiv(pq, held)
-        max_charge = (bps_of(n_up, self.taker_bps, 1) + bps_of(n_up, self.arg_bps, 1)
-                      + bps_of(n_up, self.imr_bps, 1))
-        return (0, r.id, held, py_int(vwap), r.worst_px, py_int(max_charge), r.expiry_ms,
-                tuple(slices))
+        return self._held(r.id, held, pq, n_up, side, r.worst_px, r.expiry_ms, slices)
+
+    cdef tuple _held(self, int64_t hold_id, int64_t held, i128 pq, i128 n_up, int64_t side,
+                     int64_t worst, int64_t expiry, list slices):
+        """The result row of a hold (or a quote) from its slices' sums: VWAP rounded against
+        the taker, and ``max_charge`` = taker fee + ARG bound + IM on the held notional."""
+        cdef i128 vwap = cdiv(pq, held) if side == 0 else fdiv(pq, held)
+        cdef i128 max_charge = (bps_of(n_up, self.taker_bps, 1) + bps_of(n_up, self.arg_bps, 1)
+                                + bps_of(n_up, self.imr_bps, 1))
+        return (0, hold_id, held, py_int(vwap), worst, py_int(max_charge), expiry, tuple(slices))
 
     cdef tuple _quote(self, Arena* a, int64_t instr, int64_t user, int64_t side, int64_t qty,
                       int64_t limit, int64_t expiry):
         """The core's plan of a reservation (``preview_reserve``), summed as ``reserve``
         sums the slices of a real hold."""
         cdef int64_t rc, i, q, p, held = 0, worst = 0
-        cdef i128 pq = 0, n_up = 0, vwap, max_charge
+        cdef i128 pq = 0, n_up = 0
         cdef Fill* f
         with nogil:
             rc = c_reserve(a, instr, user, side, qty, limit, 0, 0, 0, 0, 0)
@@ -323,10 +327,7 @@ cdef class Ledger:
                 worst = p
         if held <= 0:
             return (E_INTERNAL,)
-        vwap = cdiv(pq, held) if side == 0 else fdiv(pq, held)
-        max_charge = (bps_of(n_up, self.taker_bps, 1) + bps_of(n_up, self.arg_bps, 1)
-                      + bps_of(n_up, self.imr_bps, 1))
-        return (0, 0, held, py_int(vwap), worst, py_int(max_charge), expiry, tuple(slices))
+        return self._held(0, held, pq, n_up, side, worst, expiry, slices)
 
     cdef inline void _touch(self, int64_t* p, int64_t words) noexcept nogil:
         cdef int64_t off = <char*>p - self.base
@@ -805,26 +806,6 @@ cdef class Ledger:
             a[A_CASH] = 0
         if maker_class >= 0:
             a[A_CLASS] = maker_class
-        self._touch(a, ACC_WORDS)
-        if self.hdr[SH_LAST_NOW] != now_ms:
-            self.hdr[SH_LAST_NOW] = now_ms
-            self._touch(self.hdr + SH_LAST_NOW, 1)
-        return E_OK
-
-    def sync_collateral(self, int64_t slot, int64_t amount, int64_t now_ms):
-        """``CollateralView.sync_collateral`` for an existing account: nothing when
-        ``(collateral, cash)`` already is ``(amount, 0)``, else ``Slab.set_collateral(user,
-        amount, reset_cash=True)`` — collateral = the router's escrow, cash = 0, the slab's
-        clock advanced.  Returns the error code (0 = OK)."""
-        cdef int64_t* a = self.acc + slot * ACC_WORDS
-        if a[A_COLLATERAL] == amount and a[A_CASH] == 0:
-            return E_OK                     # already in sync: nothing written, clock untouched
-        if now_ms < self.hdr[SH_LAST_NOW]:
-            return E_TIME_WENT_BACKWARDS
-        if amount < 0:
-            return E_BAD_ARGUMENT
-        a[A_COLLATERAL] = amount
-        a[A_CASH] = 0
         self._touch(a, ACC_WORDS)
         if self.hdr[SH_LAST_NOW] != now_ms:
             self.hdr[SH_LAST_NOW] = now_ms

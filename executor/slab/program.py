@@ -139,8 +139,8 @@ class Slab(CollateralView):
     fast_commit = True
     fast_reserve = True
     # the router's per-transaction reads and the escrow mirror (margin and the placement margin
-    # check, collateral_cash, sync_collateral, set_collateral of an existing account) in the
-    # same kernel; False = the Python rules
+    # check, collateral_cash, set_collateral of an existing account — so sync_collateral too)
+    # in the same kernel; False = the Python rules
     fast_reads = True
 
     def __init__(self, config: SlabConfig, *, buffer: bytearray | None = None,
@@ -531,14 +531,6 @@ class Slab(CollateralView):
             return super().collateral_cash(user)
         slot = self._accounts.get(user)
         return None if slot is None else self.ledger.collateral_cash(slot)
-
-    def sync_collateral(self, user: int, amount_atoms: int, *, now_ms: int) -> E:
-        """``CollateralView.sync_collateral`` in the kernel for an existing account."""
-        slot = self._accounts.get(user)
-        if not self.fast_reads or slot is None or not (0 <= amount_atoms <= I64_MAX
-                                                       and 0 <= now_ms <= I64_MAX):
-            return super().sync_collateral(user, amount_atoms, now_ms=now_ms)
-        return E(self.ledger.sync_collateral(slot, amount_atoms, now_ms))
 
     def set_collateral(self, user: int, amount_atoms: int, *, maker_class: int | None = None,
                        now_ms: int = 0, reset_cash: bool = False) -> SlabResult:
